@@ -1,0 +1,302 @@
+"""A private Samba ``smbd`` on loopback, for the integration tests and by hand.
+
+Every path it uses lives in one temporary directory; it listens on two free high ports
+(direct TCP and NetBIOS session service) on 127.0.0.1 only, with one test user and
+read-write shares. Run it by hand with::
+
+    python -m tests.sambaserver --variant encrypt
+
+Variants (``VARIANTS``): default (NT1..SMB3_11), signing (mandatory), encrypt (SMB3 only,
+encryption required), smb1only, smb2only (2.0.2-2.1), smb3only, ntlmv1 (NTLMv1 permitted).
+
+When ``SMB_TEST_HOST`` is set, :func:`external_server` describes that server instead (see
+README, "Testing against another server").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+TEST_USER = "smbpytest"
+TEST_PASSWORD = "Secr3t-pw"
+TEST_SHARE = "public"
+SHADOW_SHARE = "shadow"
+SNAPSHOTS = ("@GMT-2024.01.02-03.04.05", "@GMT-2025.06.07-08.09.10")
+
+_COMMON = {
+    "ntlm auth": "ntlmv2-only",
+    "server min protocol": "NT1",
+    "server max protocol": "SMB3_11",
+}
+VARIANTS = {
+    "default": {},
+    "signing": {"server signing": "mandatory"},
+    "encrypt": {"server min protocol": "SMB3_00", "server smb encrypt": "required"},
+    "smb1only": {"server max protocol": "NT1"},
+    "smb2only": {"server min protocol": "SMB2_02", "server max protocol": "SMB2_10"},
+    "smb3only": {"server min protocol": "SMB3_00"},
+    "ntlmv1": {"ntlm auth": "yes"},
+}
+
+
+class SambaUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class ServerInfo:
+    host: str
+    port: int  # direct TCP (445-style)
+    netbios_port: Optional[int]  # NetBIOS session service (139-style); None if unknown
+    user: str
+    password: str
+    share: str
+    server_name: str
+    variant: str = "default"
+    shadow_share: Optional[str] = None
+    share_path: Optional[str] = None  # local path of the share when the server is ours
+    domain: str = ""
+    external: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_smbd() -> str:
+    for cand in (shutil.which("smbd"), "/usr/sbin/smbd", "/usr/local/samba/sbin/smbd"):
+        if cand and os.path.exists(cand):
+            return cand
+    raise SambaUnavailable(
+        "smbd not found: install Samba (Debian/Ubuntu: 'apt-get install samba smbclient'), "
+        "or point the tests at another server with SMB_TEST_HOST/SMB_TEST_PORT/SMB_TEST_USER/"
+        "SMB_TEST_PASSWORD/SMB_TEST_SHARE")
+
+
+def _ensure_unix_user(name: str) -> None:
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    if os.geteuid() != 0:
+        raise SambaUnavailable("the private Samba needs root to create the Unix user %r" % name)
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+class SambaServer:
+    """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
+
+    def __init__(self, variant: str = "default", extra_conf: Optional[dict] = None):
+        if variant not in VARIANTS:
+            raise ValueError("unknown variant %r (one of %s)" % (variant, ", ".join(VARIANTS)))
+        self.variant = variant
+        self.extra_conf = extra_conf or {}
+        self.proc: Optional[subprocess.Popen] = None
+        self.base: Optional[str] = None
+        self.info: Optional[ServerInfo] = None
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> ServerInfo:
+        smbd = find_smbd()
+        _ensure_unix_user(TEST_USER)
+        self.base = tempfile.mkdtemp(prefix="smbpy-samba-")
+        os.chmod(self.base, 0o755)
+        share = os.path.join(self.base, "share")
+        shadow = os.path.join(self.base, "shadow")
+        for d in ("private", "lock", "state", "cache", "pid", "ncalrpc", "log"):
+            os.makedirs(os.path.join(self.base, d))
+        uid = pwd.getpwnam(TEST_USER).pw_uid
+        gid = pwd.getpwnam(TEST_USER).pw_gid
+        for d in (share, shadow):
+            os.makedirs(d)
+            os.chown(d, uid, gid)
+        self._make_snapshots(shadow, uid, gid)
+        port, nb_port = _free_port(), _free_port()
+        while nb_port == port:
+            nb_port = _free_port()
+        conf = os.path.join(self.base, "smb.conf")
+        with open(conf, "w") as f:
+            f.write(self._config(share, shadow, port, nb_port))
+        self.conf = conf
+        r = subprocess.run(["smbpasswd", "-c", conf, "-s", "-a", TEST_USER],
+                           input=("%s\n%s\n" % (TEST_PASSWORD, TEST_PASSWORD)).encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise SambaUnavailable("smbpasswd failed: %s" % r.stdout.decode(errors="replace"))
+        self.proc = subprocess.Popen(
+            [smbd, "-s", conf, "-F", "--no-process-group", "--debug-stdout", "-d", "1"],
+            stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_port(port, timeout)
+        self._wait_port(nb_port, timeout)
+        self.info = ServerInfo(host="127.0.0.1", port=port, netbios_port=nb_port, user=TEST_USER,
+                               password=TEST_PASSWORD, share=TEST_SHARE, server_name="SMBPYTEST",
+                               variant=self.variant, shadow_share=SHADOW_SHARE, share_path=share,
+                               extra={"shadow_path": shadow, "conf": conf})
+        return self.info
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(5)
+            self.proc = None
+        if self.base:
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+
+    def __enter__(self) -> ServerInfo:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def log_tail(self, n: int = 40) -> str:
+        path = os.path.join(self.base or "", "log", "stdout")
+        try:
+            with open(path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    # -- helpers -----------------------------------------------------------------
+    def _wait_port(self, port: int, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise SambaUnavailable("smbd exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise SambaUnavailable("smbd did not listen on port %d within %ss:\n%s" % (port, timeout, self.log_tail()))
+
+    @staticmethod
+    def _make_snapshots(shadow: str, uid: int, gid: int) -> None:
+        with open(os.path.join(shadow, "file.txt"), "w") as f:
+            f.write("current\n")
+        for i, snap in enumerate(SNAPSHOTS):
+            d = os.path.join(shadow, ".snapshots", snap)
+            os.makedirs(d)
+            with open(os.path.join(d, "file.txt"), "w") as f:
+                f.write("snapshot %d\n" % i)
+        for root, dirs, files in os.walk(shadow):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), uid, gid)
+
+    def _config(self, share: str, shadow: str, port: int, nb_port: int) -> str:
+        b = self.base
+        glob = {
+            "workgroup": "WORKGROUP",
+            "netbios name": "SMBPYTEST",
+            "server role": "standalone server",
+            "interfaces": "lo",
+            "bind interfaces only": "yes",
+            "smb ports": "%d %d" % (port, nb_port),
+            "disable netbios": "yes",
+            "private dir": os.path.join(b, "private"),
+            "lock directory": os.path.join(b, "lock"),
+            "state directory": os.path.join(b, "state"),
+            "cache directory": os.path.join(b, "cache"),
+            "pid directory": os.path.join(b, "pid"),
+            "ncalrpc dir": os.path.join(b, "ncalrpc"),
+            "log file": os.path.join(b, "log", "log.%m"),
+            "passdb backend": "tdbsam:%s" % os.path.join(b, "private", "passdb.tdb"),
+            "load printers": "no",
+            "printing": "bsd",
+            "printcap name": "/dev/null",
+            "disable spoolss": "yes",
+            "map to guest": "never",
+            "smb encrypt": "auto",
+            "usershare path": "",
+            "max log size": "1000",
+            "log level": "1",
+            "unix extensions": "no",
+            "store dos attributes": "yes",
+            "ea support": "yes",
+        }
+        glob.update(_COMMON)
+        glob.update(VARIANTS[self.variant])
+        glob.update(self.extra_conf)
+        out = ["[global]"] + ["    %s = %s" % kv for kv in glob.items()]
+        out += ["", "[%s]" % TEST_SHARE, "    path = %s" % share, "    read only = no",
+                "    valid users = %s" % TEST_USER, "    comment = smbpy test share",
+                "    create mask = 0644", "    directory mask = 0755"]
+        out += ["", "[%s]" % SHADOW_SHARE, "    path = %s" % shadow, "    read only = no",
+                "    valid users = %s" % TEST_USER, "    comment = shadow copies",
+                "    vfs objects = shadow_copy2", "    shadow:mountpoint = %s" % shadow,
+                "    shadow:snapdir = .snapshots", "    shadow:format = @GMT-%Y.%m.%d-%H.%M.%S",
+                "    shadow:sort = desc"]
+        return "\n".join(out) + "\n"
+
+
+def external_server() -> Optional[ServerInfo]:
+    """The server named by SMB_TEST_* environment variables, or None."""
+    host = os.environ.get("SMB_TEST_HOST")
+    if not host:
+        return None
+    nb = os.environ.get("SMB_TEST_NETBIOS_PORT")
+    return ServerInfo(
+        host=host, port=int(os.environ.get("SMB_TEST_PORT", "445")),
+        netbios_port=int(nb) if nb else None,
+        user=os.environ.get("SMB_TEST_USER", ""), password=os.environ.get("SMB_TEST_PASSWORD", ""),
+        share=os.environ.get("SMB_TEST_SHARE", "public"),
+        server_name=os.environ.get("SMB_TEST_SERVER_NAME", "*SMBSERVER"),
+        domain=os.environ.get("SMB_TEST_DOMAIN", ""),
+        variant=os.environ.get("SMB_TEST_VARIANT", "default"),
+        shadow_share=os.environ.get("SMB_TEST_SHADOW_SHARE") or None, external=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--variant", default="default", choices=sorted(VARIANTS))
+    args = ap.parse_args(argv)
+    srv = SambaServer(args.variant)
+    info = srv.start()
+    print("variant:      %s" % info.variant)
+    print("host:         %s" % info.host)
+    print("direct port:  %d" % info.port)
+    print("netbios port: %d" % info.netbios_port)
+    print("server name:  %s" % info.server_name)
+    print("user:         %s" % info.user)
+    print("password:     %s" % info.password)
+    print("share:        %s (path %s)" % (info.share, info.share_path))
+    print("shadow share: %s" % info.shadow_share)
+    print("config:       %s" % info.extra["conf"])
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        while srv.proc.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
