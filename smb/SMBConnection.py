@@ -1,0 +1,450 @@
+"""``SMBConnection``: the blocking, pysmb-compatible client API.
+
+Written once over the operation interface of :mod:`smb.engine`; the dialect (SMB1, or
+SMB 2.0.2 to 3.1.1) is chosen at :meth:`SMBConnection.connect` by :mod:`smb.negotiate`.
+File operations map onto NT create / read / write / query and set info ([MS-SMB2] 3.2.4,
+[MS-CIFS] 3.2.4); share listing is SRVSVC NetrShareEnum ([MS-SRVS] 3.1.4.8) over the
+``srvsvc`` named pipe.
+"""
+
+from __future__ import annotations
+
+import socket
+from contextlib import contextmanager
+from typing import Dict, List, Optional
+
+import nmb.transport
+from smb import fscc, smb_structs
+from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
+from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, Tree
+from smb.operations import (
+    Progress,
+    deadline_after,
+    entry_to_shared_file,
+    join,
+    matches_search,
+    normalize_path,
+    split_parent,
+)
+from smb.smb_constants import ATTR_NORMAL
+
+# [MS-SMB2] 2.2.13 values (also NT_CREATE_ANDX's)
+_SHARE_ALL = fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE | fscc.FILE_SHARE_DELETE
+_READ_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
+_WRITE_ACCESS = (fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.FILE_WRITE_ATTRIBUTES
+                 | fscc.SYNCHRONIZE)
+_ATTR_ACCESS = fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
+_SECURITY_INFO = 0x00000001 | 0x00000002 | 0x00000004  # OWNER, GROUP, DACL ([MS-DTYP] 2.4.7)
+
+
+class SMBConnection:
+    """A connection to one SMB server, authenticated as one user.
+
+    :param username: user name ('' with password '' for an anonymous null session)
+    :param password: password, or a callable returning it
+    :param my_name: this machine's NetBIOS name (up to 15 characters)
+    :param remote_name: the server's NetBIOS name (used on port 139)
+    :param domain: the user's domain or workgroup
+    :param use_ntlm_v2: NTLMv2 (True) or NTLMv1 (False) authentication
+    :param sign_options: :attr:`SIGN_NEVER`, :attr:`SIGN_WHEN_SUPPORTED` or :attr:`SIGN_WHEN_REQUIRED`
+    :param is_direct_tcp: direct TCP (port 445) instead of NetBIOS session service (port 139)
+    :param require_encryption: (keyword only, not in pysmb) insist on SMB3 encryption of every
+        message even when the server does not require it; connecting to a server that cannot
+        encrypt then fails.
+    """
+
+    #: never sign (access fails where the server requires signing)
+    SIGN_NEVER = 0
+    #: sign when the server supports signing
+    SIGN_WHEN_SUPPORTED = 1
+    #: sign only when the server requires it (the default)
+    SIGN_WHEN_REQUIRED = 2
+
+    def __init__(self, username, password, my_name, remote_name, domain="", use_ntlm_v2=True,
+                 sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False):
+        self.username = username
+        self.password = password
+        self.my_name = my_name
+        self.remote_name = remote_name
+        self.domain = domain
+        self.use_ntlm_v2 = use_ntlm_v2
+        self.sign_options = sign_options
+        self.is_direct_tcp = is_direct_tcp
+        self.require_encryption = require_encryption
+        self.auth_result: Optional[bool] = None
+        self._engine: Optional[Engine] = None
+        self._trees: Dict[str, Tree] = {}
+
+    def __repr__(self):
+        return "<SMBConnection %s@%s%s>" % (self.username, self.remote_name,
+                                              " connected" if self._engine else "")
+
+    # ------------------------------------------------------------------ lifecycle
+    def connect(self, ip, port=139, sock_family=socket.AF_INET, timeout=60):
+        """Connect, negotiate the dialect and authenticate.
+
+        :return: True if authentication succeeded, False if the server rejected the
+            credentials. Other failures raise (``NotConnectedError``, ``SMBTimeout``,
+            ``ProtocolError``).
+        """
+        self.close()
+        deadline = deadline_after(timeout)
+        config = ClientConfig(
+            username=self.username, password=self.password, domain=self.domain,
+            my_name=self.my_name, remote_name=self.remote_name, use_ntlm_v2=self.use_ntlm_v2,
+            sign_options=self.sign_options, require_encryption=self.require_encryption,
+            support_smb2=smb_structs.SUPPORT_SMB2, support_smb2x=smb_structs.SUPPORT_SMB2x,
+            extended_security=smb_structs.SUPPORT_EXTENDED_SECURITY)
+        transport = nmb.transport.connect(
+            ip, port, direct_tcp=self.is_direct_tcp, my_name=self.my_name,
+            remote_name=self.remote_name, sock_family=sock_family, timeout=timeout)
+        try:
+            from smb.negotiate import open_engine
+
+            engine = open_engine(transport, config, deadline)
+            self.auth_result = bool(engine.authenticate(deadline))
+        except BaseException:
+            transport.close()
+            raise
+        if not self.auth_result:
+            engine.close()
+            return False
+        self._engine = engine
+        return True
+
+    def close(self):
+        """Disconnect the trees, log off and close the socket. Safe to call twice."""
+        engine, self._engine = self._engine, None
+        trees, self._trees = self._trees, {}
+        if engine is None:
+            return
+        try:
+            deadline = deadline_after(5)
+            for tree in trees.values():
+                engine.tree_disconnect(tree, deadline)
+            engine.logoff(deadline)
+        except Exception:
+            pass
+        finally:
+            engine.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @property
+    def isUsingSMB2(self):
+        """True when the connection uses SMB2 or SMB3."""
+        return bool(self._engine is not None and self._engine.is_smb2)
+
+    @property
+    def dialect(self):
+        """The negotiated dialect (0x0202 ... 0x0311, or 0x0001 for SMB1); None before connect."""
+        return self._engine.dialect if self._engine is not None else None
+
+    # ------------------------------------------------------------------ internals
+    def _need_engine(self) -> Engine:
+        if self._engine is None:
+            if self.auth_result is False:
+                raise NotReadyError("SMB connection not authenticated")
+            raise NotConnectedError("not connected: call connect() first")
+        return self._engine
+
+    def _tree(self, service_name, deadline) -> Tree:
+        engine = self._need_engine()
+        key = service_name.upper()
+        tree = self._trees.get(key)
+        if tree is None:
+            tree = engine.tree_connect(service_name, deadline)
+            self._trees[key] = tree
+        return tree
+
+    @contextmanager
+    def _failure(self, what, service_name, path=None):
+        """Re-raise an engine's OperationFailure with the operation and path in its message."""
+        try:
+            yield
+        except OperationFailure as e:
+            where = "'%s' on share '%s'" % (path, service_name) if path is not None else \
+                "share '%s'" % service_name
+            raise OperationFailure("Failed to %s %s" % (what, where), e.smb_messages,
+                                   status=e.status) from None
+
+    @contextmanager
+    def _open(self, tree, path, deadline, **create_args):
+        engine = self._engine
+        opened = engine.create(tree, path, deadline=deadline, **create_args)
+        try:
+            yield opened
+        finally:
+            engine.close_file(tree, opened.file_id, deadline)
+
+    # ------------------------------------------------------------------ shares
+    def listShares(self, timeout=30):
+        """The server's shares: a list of :class:`smb.base.SharedDevice`."""
+        from smb.dcerpc import srvsvc
+
+        deadline = deadline_after(timeout)
+        engine = self._need_engine()
+        with self._failure("list shares", "IPC$"):
+            tree = self._tree("IPC$", deadline)
+            access = fscc.FILE_READ_DATA | fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | \
+                fscc.SYNCHRONIZE
+            with self._open(tree, "srvsvc", deadline, desired_access=access,
+                            share_access=fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE) as pipe:
+                shares = srvsvc.net_share_enum(
+                    lambda data: engine.transact_pipe(tree, pipe.file_id, data, deadline),
+                    self.remote_name or "*SMBSERVER")
+        return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
+
+    # ------------------------------------------------------------------ listings
+    def listPath(self, service_name, path, search=0x37, pattern="*", timeout=30):
+        """List the folder ``path`` on ``service_name`` (with '.' and '..').
+
+        :param search: ``SMB_FILE_ATTRIBUTE_*`` bits: hidden, system and directory entries are
+            listed only when named (the default, 0x37, names them all)
+        :param pattern: wildcard filter applied by the server (``*``, ``?``)
+        :return: a list of :class:`smb.base.SharedFile`
+        """
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        results: List[SharedFile] = []
+        with self._failure("list", service_name, path):
+            tree = self._tree(service_name, deadline)
+            for page in self._engine.list_directory(tree, npath, pattern, deadline):
+                for entry in fscc.parse_both_directory_information(page):
+                    if matches_search(entry.file_attributes, search):
+                        results.append(entry_to_shared_file(entry))
+        return results
+
+    def listSnapshots(self, service_name, path, timeout=30):
+        """The shadow copies of ``path``: a list of naive UTC ``datetime`` objects."""
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        engine = self._need_engine()
+        with self._failure("list snapshots of", service_name, path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, npath, deadline, desired_access=_READ_ACCESS,
+                            share_access=_SHARE_ALL) as opened:
+                size = 16
+                while True:
+                    out = engine.ioctl(tree, opened.file_id, fscc.FSCTL_SRV_ENUMERATE_SNAPSHOTS,
+                                       b"", size, deadline)
+                    snap = fscc.parse_snapshot_array(out)
+                    if snap.returned >= snap.total or size >= (1 << 20):
+                        break
+                    size = 16 + snap.array_size + 2
+        return [fscc.snapshot_to_datetime(name) for name in snap.names]
+
+    def getAttributes(self, service_name, path, timeout=30):
+        """Attributes of the file or folder at ``path``: a :class:`smb.base.SharedFile`."""
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        with self._failure("get attributes of", service_name, path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, npath, deadline, desired_access=_ATTR_ACCESS,
+                            share_access=_SHARE_ALL) as o:
+                to_epoch = fscc.filetime_to_epoch
+                name = split_parent(npath)[1]
+                return SharedFile(to_epoch(o.creation_time), to_epoch(o.last_access_time),
+                                  to_epoch(o.last_write_time), to_epoch(o.change_time),
+                                  o.end_of_file, o.allocation_size, o.file_attributes, "", name)
+
+    def getSecurity(self, service_name, path, timeout=30):
+        """The security descriptor (owner, group, DACL) of ``path``:
+        a :class:`smb.security_descriptors.SecurityDescriptor`."""
+        from smb.security_descriptors import SecurityDescriptor
+
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        engine = self._need_engine()
+        with self._failure("get the security descriptor of", service_name, path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, npath, deadline, desired_access=fscc.READ_CONTROL | fscc.SYNCHRONIZE,
+                            share_access=_SHARE_ALL) as o:
+                data = engine.query_info(tree, o.file_id, INFO_SECURITY, 0, deadline,
+                                         additional_information=_SECURITY_INFO)
+        return SecurityDescriptor.from_bytes(data)
+
+    # ------------------------------------------------------------------ transfers
+    def retrieveFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
+                     tqdm_kwargs=None):
+        """Download ``path`` into ``file_obj`` (anything with ``write``).
+
+        :return: ``(file_attributes, number_of_bytes_written)``
+        """
+        return self.retrieveFileFromOffset(service_name, path, file_obj, 0, -1, timeout,
+                                           show_progress=show_progress, tqdm_kwargs=tqdm_kwargs)
+
+    def retrieveFileFromOffset(self, service_name, path, file_obj, offset=0, max_length=-1,
+                               timeout=30, show_progress=False, tqdm_kwargs=None):
+        """Download up to ``max_length`` bytes (all when negative) of ``path`` from ``offset``.
+
+        :return: ``(file_attributes, number_of_bytes_written)``
+        """
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        engine = self._need_engine()
+        with self._failure("retrieve", service_name, path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, npath, deadline, desired_access=_READ_ACCESS,
+                            share_access=fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE,
+                            create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
+                if max_length == 0:
+                    return o.file_attributes, 0
+                remaining = max(0, o.end_of_file - offset)
+                total = remaining if max_length < 0 else min(remaining, max_length)
+                progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
+                try:
+                    n = engine.read_to(tree, o.file_id, offset, max_length, file_obj.write,
+                                       deadline, progress.callback)
+                finally:
+                    progress.close()
+                return o.file_attributes, n
+
+    def storeFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
+                  tqdm_kwargs=None):
+        """Upload ``file_obj`` (anything with ``read``) to ``path``, replacing any existing file.
+
+        :return: the number of bytes uploaded
+        """
+        return self.storeFileFromOffset(service_name, path, file_obj, 0, True, timeout,
+                                        show_progress=show_progress, tqdm_kwargs=tqdm_kwargs)
+
+    def storeFileFromOffset(self, service_name, path, file_obj, offset=0, truncate=False,
+                            timeout=30, show_progress=False, tqdm_kwargs=None):
+        """Write ``file_obj``'s contents into ``path`` from ``offset``, creating the file when
+        missing; with ``truncate`` an existing file is emptied first.
+
+        :return: the offset just past the last byte written
+        """
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        engine = self._need_engine()
+        disposition = fscc.FILE_OVERWRITE_IF if truncate else fscc.FILE_OPEN_IF
+        with self._failure("store", service_name, path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, npath, deadline, desired_access=_WRITE_ACCESS,
+                            share_access=fscc.FILE_SHARE_READ, create_disposition=disposition,
+                            create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
+                progress = Progress(show_progress, None, split_parent(npath)[1], tqdm_kwargs)
+                try:
+                    n = engine.write_from(tree, o.file_id, offset, file_obj.read, deadline,
+                                          progress.callback)
+                finally:
+                    progress.close()
+        return offset + n
+
+    # ------------------------------------------------------------------ changes
+    def createDirectory(self, service_name, path, timeout=30):
+        """Create the folder ``path`` (its parent must exist)."""
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        with self._failure("create directory", service_name, path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, npath, deadline, desired_access=_ATTR_ACCESS,
+                            share_access=_SHARE_ALL, create_disposition=fscc.FILE_CREATE,
+                            create_options=fscc.FILE_DIRECTORY_FILE):
+                pass
+
+    def deleteDirectory(self, service_name, path, timeout=30):
+        """Delete the empty folder ``path``."""
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        with self._failure("delete directory", service_name, path):
+            self._delete(self._tree(service_name, deadline), npath, True, deadline)
+
+    def deleteFiles(self, service_name, path_file_pattern, delete_matching_folders=False, timeout=30):
+        """Delete the files matching ``path_file_pattern`` (wildcards allowed in its last
+        component). With ``delete_matching_folders``, matching folders are deleted too, with
+        everything in them."""
+        deadline = deadline_after(timeout)
+        parent, pattern = split_parent(normalize_path(path_file_pattern))
+        with self._failure("delete", service_name, path_file_pattern):
+            tree = self._tree(service_name, deadline)
+            for entry in self._entries(tree, parent, pattern or "*", deadline):
+                target = join(parent, entry.file_name)
+                if entry.file_attributes & fscc.FILE_ATTRIBUTE_DIRECTORY:
+                    if delete_matching_folders:
+                        self._delete_tree(tree, target, deadline)
+                else:
+                    self._delete(tree, target, False, deadline)
+
+    def resetFileAttributes(self, service_name, path_file_pattern, file_attributes=ATTR_NORMAL,
+                            timeout=30):
+        """Set the attributes of the files and folders matching ``path_file_pattern``
+        (wildcards allowed) to ``file_attributes`` (default: ATTR_NORMAL, clearing them)."""
+        deadline = deadline_after(timeout)
+        parent, pattern = split_parent(normalize_path(path_file_pattern))
+        data = fscc.basic_information(file_attributes=file_attributes or ATTR_NORMAL)
+        with self._failure("reset attributes of", service_name, path_file_pattern):
+            tree = self._tree(service_name, deadline)
+            for entry in self._entries(tree, parent, pattern or "*", deadline):
+                self._set_basic(tree, join(parent, entry.file_name), data, deadline)
+
+    def setLastWriteTime(self, service_name, path, last_write_time, timeout=30):
+        """Set the last write (modification) time of ``path``, in seconds since the epoch."""
+        deadline = deadline_after(timeout)
+        npath = normalize_path(path)
+        data = fscc.basic_information(last_write_time=fscc.epoch_to_filetime(last_write_time))
+        with self._failure("set the last write time of", service_name, path):
+            self._set_basic(self._tree(service_name, deadline), npath, data, deadline)
+
+    def rename(self, service_name, old_path, new_path, timeout=30):
+        """Rename (or move, within the share) a file or folder."""
+        deadline = deadline_after(timeout)
+        old, new = normalize_path(old_path), normalize_path(new_path)
+        engine = self._need_engine()
+        with self._failure("rename", service_name, old_path):
+            tree = self._tree(service_name, deadline)
+            with self._open(tree, old, deadline,
+                            desired_access=fscc.DELETE | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE,
+                            share_access=_SHARE_ALL) as o:
+                engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileRenameInformation,
+                                engine.rename_information(new), deadline)
+
+    def echo(self, data, timeout=10):
+        """Send ``data`` to the server in an ECHO and return it."""
+        deadline = deadline_after(timeout)
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        self._need_engine().echo(raw, deadline)
+        return data
+
+    # ------------------------------------------------------------------ helpers
+    def _entries(self, tree, parent, pattern, deadline):
+        """Entries of ``parent`` matching ``pattern``, without '.' and '..'."""
+        entries = []
+        for page in self._engine.list_directory(tree, parent, pattern, deadline):
+            for entry in fscc.parse_both_directory_information(page):
+                if entry.file_name not in (".", ".."):
+                    entries.append(entry)
+        return entries
+
+    def _delete(self, tree, path, is_directory, deadline):
+        options = fscc.FILE_DIRECTORY_FILE if is_directory else fscc.FILE_NON_DIRECTORY_FILE
+        with self._open(tree, path, deadline, desired_access=fscc.DELETE | fscc.SYNCHRONIZE,
+                        share_access=_SHARE_ALL, create_options=options) as o:
+            self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileDispositionInformation,
+                                  fscc.disposition_information(True), deadline)
+
+    def _delete_tree(self, tree, path, deadline):
+        for entry in self._entries(tree, path, "*", deadline):
+            child = join(path, entry.file_name)
+            if entry.file_attributes & fscc.FILE_ATTRIBUTE_DIRECTORY:
+                self._delete_tree(tree, child, deadline)
+            else:
+                self._delete(tree, child, False, deadline)
+        self._delete(tree, path, True, deadline)
+
+    def _set_basic(self, tree, path, data, deadline):
+        with self._open(tree, path, deadline,
+                        desired_access=fscc.FILE_WRITE_ATTRIBUTES | fscc.SYNCHRONIZE,
+                        share_access=_SHARE_ALL) as o:
+            self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
+                                  deadline)

@@ -1,0 +1,1 @@
+"""SMB2/SMB3 protocol support ([MS-SMB2])."""

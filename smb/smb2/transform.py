@@ -1,0 +1,223 @@
+"""SMB3 message encryption: the SMB2 TRANSFORM_HEADER and AES-CCM / AES-GCM.
+
+Spec sections implemented here ([MS-SMB2]):
+
+* 2.2.41 SMB2 TRANSFORM_HEADER (52 bytes): ProtocolId 0xFD 'S' 'M' 'B', Signature (16,
+  the AEAD tag), Nonce (16: AES_CCM_Nonce = first 11 bytes, AES_GCM_Nonce = first 12
+  bytes, the rest reserved), OriginalMessageSize (4), Reserved (2),
+  Flags/EncryptionAlgorithm (2; 0x0001 = Encrypted in 3.1.1, AES-128-CCM in 3.0/3.0.2),
+  SessionId (8).
+* 3.1.4.3 Encrypting the Message: the AAD is the header from the Nonce field to its end
+  (32 bytes); the SMB2 message (a compound chain as one unit) is the plaintext; the tag
+  is the Signature.  Cipher ids of 2.2.3.1.2 ([RFC4309]/[RFC5084] AES-CCM and AES-GCM,
+  128- and 256-bit keys, 16-byte tags).
+* 3.2.5.1.1.1 / 3.3.5.2.1.1 Decrypting the Message: size and ProtocolId checks,
+  OriginalMessageSize must match, tag verification before the plaintext is used.
+
+Nonces must never repeat under one key ([MS-SMB2] 2.2.41); :class:`NonceGenerator` makes
+them from a random salt and a 64-bit counter.  Keys come from
+``smb.smb2.crypto.derive_keys``.  Pure functions, no sockets; large messages (up to
+8 MiB) are processed with one output allocation and memoryview inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from typing import NamedTuple, Optional, Tuple, Union
+
+from Crypto.Cipher import AES
+
+from smb.errors import ProtocolError, UnsupportedFeature
+from smb.smb2.crypto import (CIPHER_AES_128_CCM, CIPHER_AES_128_GCM, CIPHER_AES_256_CCM,
+                             CIPHER_AES_256_GCM)
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+__all__ = [
+    "TRANSFORM_PROTOCOL_ID", "TRANSFORM_HEADER_SIZE", "TRANSFORM_FLAG_ENCRYPTED",
+    "TransformHeader", "is_transform_header", "parse_transform_header", "nonce_size",
+    "encrypt", "decrypt", "NonceGenerator",
+]
+
+TRANSFORM_PROTOCOL_ID = b"\xfdSMB"
+TRANSFORM_HEADER_SIZE = 52
+TRANSFORM_FLAG_ENCRYPTED = 0x0001  # 3.1.1 Flags; equals EncryptionAlgorithm AES-128-CCM in 3.0.x
+TAG_SIZE = 16
+NONCE_FIELD_SIZE = 16
+
+# ProtocolId, Signature, Nonce, OriginalMessageSize, Reserved, Flags, SessionId
+_TRANSFORM = struct.Struct("<4s16s16sIHHQ")
+_NONCE_OFFSET = 20
+_SIG_OFFSET = 4
+assert _TRANSFORM.size == TRANSFORM_HEADER_SIZE
+
+_CCM = (CIPHER_AES_128_CCM, CIPHER_AES_256_CCM)
+_GCM = (CIPHER_AES_128_GCM, CIPHER_AES_256_GCM)
+_KEY_SIZE = {CIPHER_AES_128_CCM: 16, CIPHER_AES_128_GCM: 16,
+             CIPHER_AES_256_CCM: 32, CIPHER_AES_256_GCM: 32}
+_MAX_ORIGINAL_SIZE = 0xFFFFFFFF
+
+
+class TransformHeader(NamedTuple):
+    """A parsed SMB2 TRANSFORM_HEADER (2.2.41)."""
+
+    signature: bytes
+    nonce: bytes  # the whole 16-byte field
+    original_message_size: int
+    flags: int
+    session_id: int
+
+
+def nonce_size(cipher_id: int) -> int:
+    """Bytes of the Nonce field the cipher uses: 11 for AES-CCM, 12 for AES-GCM."""
+    if cipher_id in _CCM:
+        return 11
+    if cipher_id in _GCM:
+        return 12
+    raise UnsupportedFeature("unsupported SMB3 cipher id 0x%04X" % cipher_id)
+
+
+def is_transform_header(buf: Buffer) -> bool:
+    """True if ``buf`` starts with the TRANSFORM_HEADER ProtocolId 0xFD 'S' 'M' 'B'."""
+    return len(buf) >= 4 and bytes(buf[:4]) == TRANSFORM_PROTOCOL_ID
+
+
+def parse_transform_header(buf: Buffer) -> TransformHeader:
+    """Parse and check the header of a transformed message (the whole message in ``buf``).
+
+    Raises ProtocolError if the message is not longer than the header, the ProtocolId is
+    wrong, Flags/EncryptionAlgorithm is not 0x0001, or OriginalMessageSize differs from
+    the number of bytes after the header.  The session id lets the caller pick the key.
+    """
+    n = len(buf)
+    if n <= TRANSFORM_HEADER_SIZE:
+        raise ProtocolError("transformed message too short: %d bytes" % n, bytes(buf[:64]))
+    proto, sig, nonce, size, _reserved, flags, session_id = _TRANSFORM.unpack_from(buf, 0)
+    if proto != TRANSFORM_PROTOCOL_ID:
+        raise ProtocolError("not a TRANSFORM_HEADER: protocol id %r" % proto, bytes(buf[:64]))
+    if flags != TRANSFORM_FLAG_ENCRYPTED:
+        raise ProtocolError("unsupported TRANSFORM_HEADER Flags/EncryptionAlgorithm 0x%04X" % flags,
+                            bytes(buf[:64]))
+    if size != n - TRANSFORM_HEADER_SIZE:
+        raise ProtocolError("TRANSFORM_HEADER OriginalMessageSize %d but %d bytes follow"
+                            % (size, n - TRANSFORM_HEADER_SIZE), bytes(buf[:64]))
+    return TransformHeader(sig, nonce, size, flags, session_id)
+
+
+def _cipher(cipher_id: int, key: Buffer, nonce: Buffer, msg_len: int):
+    size = _KEY_SIZE.get(cipher_id)
+    if size is None:
+        raise UnsupportedFeature("unsupported SMB3 cipher id 0x%04X" % cipher_id)
+    if len(key) != size:
+        raise ValueError("cipher 0x%04X needs a %d-byte key, got %d" % (cipher_id, size, len(key)))
+    if cipher_id in _GCM:
+        return AES.new(bytes(key), AES.MODE_GCM, nonce=bytes(nonce[:12]), mac_len=TAG_SIZE)
+    # Declaring both lengths lets CCM process the data without buffering it.
+    return AES.new(bytes(key), AES.MODE_CCM, nonce=bytes(nonce[:11]), mac_len=TAG_SIZE,
+                   msg_len=msg_len, assoc_len=32)
+
+
+def encrypt(cipher_id: int, key: Buffer, session_id: int, plaintext: Buffer,
+            nonce: Buffer, *, flags: int = TRANSFORM_FLAG_ENCRYPTED) -> bytearray:
+    """Encrypt one SMB2 message (or compound chain); return header + ciphertext.
+
+    ``nonce`` is the cipher nonce (11 bytes for CCM, 12 for GCM; zero-padded into the
+    16-byte Nonce field) or a whole 16-byte Nonce field, copied as is (only its first
+    11/12 bytes feed the cipher).  Use a :class:`NonceGenerator`: a nonce must never be
+    reused with the same key.  The result is a new bytearray of 52 + len(plaintext)
+    bytes (returned as a bytearray to spare an 8 MiB copy; it is sendable as is).
+    """
+    need = nonce_size(cipher_id)
+    if len(nonce) == need:
+        nonce_field = bytes(nonce).ljust(NONCE_FIELD_SIZE, b"\x00")
+    elif len(nonce) == NONCE_FIELD_SIZE:
+        nonce_field = bytes(nonce)
+    else:
+        raise ValueError("nonce must be %d or 16 bytes, got %d" % (need, len(nonce)))
+    pt = memoryview(plaintext)
+    if pt.ndim != 1 or pt.itemsize != 1:
+        pt = pt.cast("B")
+    size = len(pt)
+    if size == 0 or size > _MAX_ORIGINAL_SIZE:
+        raise ValueError("cannot encrypt a message of %d bytes" % size)
+    out = bytearray(TRANSFORM_HEADER_SIZE + size)
+    _TRANSFORM.pack_into(out, 0, TRANSFORM_PROTOCOL_ID, b"", nonce_field, size, 0, flags,
+                         session_id)
+    omv = memoryview(out)
+    c = _cipher(cipher_id, key, nonce_field, size)
+    c.update(omv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
+    c.encrypt(pt, output=omv[TRANSFORM_HEADER_SIZE:])
+    omv[_SIG_OFFSET:_NONCE_OFFSET] = c.digest()
+    return out
+
+
+def decrypt(cipher_id: int, key: Buffer, transformed: Buffer) -> Tuple[int, bytearray]:
+    """Check, authenticate and decrypt a transformed message.
+
+    Returns ``(session_id, plaintext)``; the plaintext is a new bytearray holding the SMB2
+    message(s).  Raises ProtocolError for a malformed header (see
+    :func:`parse_transform_header`) and ``ProtocolError("decryption failed: ...")`` when
+    the tag does not authenticate the header and ciphertext under ``key``; no plaintext
+    is returned in that case.
+    """
+    hdr = parse_transform_header(transformed)
+    mv = memoryview(transformed)
+    if mv.ndim != 1 or mv.itemsize != 1:
+        mv = mv.cast("B")
+    size = hdr.original_message_size
+    c = _cipher(cipher_id, key, hdr.nonce, size)
+    c.update(mv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
+    out = bytearray(size)
+    c.decrypt(mv[TRANSFORM_HEADER_SIZE:], output=out)
+    try:
+        c.verify(hdr.signature)
+    except ValueError:
+        out[:] = b""  # never hand out unauthenticated plaintext
+        raise ProtocolError("decryption failed: the TRANSFORM_HEADER signature does not match "
+                            "(session 0x%016X)" % hdr.session_id) from None
+    return hdr.session_id, out
+
+
+class NonceGenerator:
+    """Makes unique TRANSFORM_HEADER nonces for one encryption key.
+
+    A nonce is a 64-bit little-endian counter followed by a random salt drawn once per
+    generator (3 bytes for CCM's 11-byte nonce, 4 for GCM's 12).  Counter values are
+    never reused; after 2**64 - 1 nonces :meth:`next` raises RuntimeError, the key must
+    then be replaced (reauthenticate).  Use one generator per session key and share it
+    between every channel bound to that session (they share the key).  Thread-safe.
+    """
+
+    __slots__ = ("cipher_id", "_salt", "_counter", "_lock", "_size")
+
+    _LIMIT = 1 << 64
+
+    def __init__(self, cipher_id: int, *, salt: Optional[bytes] = None, start: int = 0):
+        self._size = nonce_size(cipher_id)
+        self.cipher_id = cipher_id
+        salt_len = self._size - 8
+        if salt is None:
+            salt = os.urandom(salt_len)
+        if len(salt) != salt_len:
+            raise ValueError("salt must be %d bytes" % salt_len)
+        if not 0 <= start < self._LIMIT:
+            raise ValueError("counter start out of range")
+        self._salt = bytes(salt)
+        self._counter = start
+        self._lock = threading.Lock()
+
+    def next(self) -> bytes:
+        """Return the next nonce (11 bytes for CCM, 12 for GCM)."""
+        with self._lock:
+            n = self._counter
+            if n >= self._LIMIT - 1:
+                raise RuntimeError("SMB3 nonce space exhausted for this key")
+            self._counter = n + 1
+        return n.to_bytes(8, "little") + self._salt
+
+    __next__ = next
+
+    def __iter__(self):
+        return self
