@@ -9,6 +9,12 @@ SESSION RESPONSE 0x83 (one error-code byte, 4.3.4), RETARGET SESSION RESPONSE 0x
 address and port, 4.3.5), SESSION KEEP ALIVE 0x85.
 
 Direct TCP ([MS-SMB2] 2.1, [MS-CIFS] 2.1.1.2): a zero byte then a 24-bit length.
+
+Large messages on NetBIOS: a SESSION MESSAGE above the 17-bit limit carries the high bits of
+its length in the remaining FLAGS bits, i.e. a 24-bit length as on direct TCP. Samba's smbd
+reads and writes SMB2 and large SMB1 read/write messages on port 139 this way (checked against
+Samba 4.17), so both directions accept it; lengths up to 0x1FFFF encode exactly as RFC 1002
+says. Every other packet type must keep the reserved flag bits zero.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ NEGATIVE_RESPONSE_ERRORS = {
 SERVER_NAME_TYPE = 0x20  # file server service
 WORKSTATION_NAME_TYPE = 0x00
 
-NETBIOS_MAX_LENGTH = 0x1FFFF  # 17 bits
+NETBIOS_MAX_LENGTH = 0x1FFFF  # 17 bits (RFC 1002)
 DIRECT_TCP_MAX_LENGTH = 0xFFFFFF  # 24 bits
 HEADER_SIZE = 4
 
@@ -74,8 +80,10 @@ def encode_header(length: int, direct_tcp: bool, packet_type: int = SESSION_MESS
         if not 0 <= length <= DIRECT_TCP_MAX_LENGTH:
             raise ValueError("message of %d bytes exceeds the 24-bit direct TCP length" % length)
         return _pack_u32(length)
-    if not 0 <= length <= NETBIOS_MAX_LENGTH:
-        raise ValueError("message of %d bytes exceeds the 17-bit NetBIOS length" % length)
+    limit = DIRECT_TCP_MAX_LENGTH if packet_type == SESSION_MESSAGE else NETBIOS_MAX_LENGTH
+    if not 0 <= length <= limit:
+        raise ValueError("NetBIOS %s of %d bytes exceeds the %d-bit length field" % (
+            PACKET_TYPE_NAMES.get(packet_type, hex(packet_type)), length, limit.bit_length()))
     return _pack_u32((packet_type << 24) | length)  # length bit 16 lands on the E flag
 
 
@@ -93,6 +101,8 @@ def decode_header(buf: Union[bytes, bytearray, memoryview], direct_tcp: bool,
             return SESSION_KEEPALIVE, 0  # tolerated on port 445: some servers send them
         raise ProtocolError("invalid direct TCP header 0x%08X: first byte must be zero" % word,
                             bytes(buf[offset:offset + 4]))
+    if ptype == SESSION_MESSAGE:
+        return SESSION_MESSAGE, word & 0xFFFFFF  # 17-bit RFC length, or the 24-bit extension
     if word & 0x00FE0000:
         raise ProtocolError("NetBIOS session header 0x%08X has reserved flag bits set" % word,
                             bytes(buf[offset:offset + 4]))

@@ -77,7 +77,8 @@ def _open_socket(host: str, port: int, family: int, deadline: Optional[float]) -
     try:
         infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
-        raise NotConnectedError("cannot resolve %s: %s" % (host, e)) from e
+        raise NotConnectedError("cannot resolve %s for %s: %s" % (
+            host, getattr(family, "name", family), e)) from e
     last = None
     for af, kind, proto, _canon, addr in infos:
         remaining = None
@@ -112,8 +113,8 @@ class Transport:
     def __init__(self, sock: socket.socket, *, direct_tcp: bool,
                  max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, timeout: Optional[float] = 60.0,
                  host: str = "", port: int = 0):
-        if max_message_size < 0 or (direct_tcp and max_message_size > framing.DIRECT_TCP_MAX_LENGTH):
-            max_message_size = framing.DIRECT_TCP_MAX_LENGTH
+        if max_message_size <= 0:
+            raise ValueError("max_message_size must be positive, got %r" % (max_message_size,))
         self.direct_tcp = bool(direct_tcp)
         self.max_message_size = int(max_message_size)
         self.timeout = timeout
@@ -208,6 +209,10 @@ class Transport:
         if self._closed:
             return
         self._closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in poll on this socket
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:
@@ -363,9 +368,11 @@ class Transport:
                 self._wait(False, deadline)
                 continue
             except OSError as e:
+                self._check_open()
                 raise self._fail(NotConnectedError("connection to %s:%s lost while receiving: %s"
                                                    % (self.host, self.port, e))) from e
             if not k:
+                self._check_open()  # closed locally (by another thread) while waiting
                 got = self._end - self._start
                 if header and got == 0:
                     msg = "connection closed by %s:%s" % (self.host, self.port)

@@ -22,14 +22,21 @@ def test_netbios_header_17_bit_length_uses_extension_flag():
     assert framing.decode_header(b"\x00\x01\x00\x00", False) == (0, 0x10000)
 
 
-def test_netbios_header_rejects_lengths_over_17_bits():
+def test_netbios_session_message_large_length_extension():
+    # above 17 bits the remaining flag bits carry the high length bits (Samba on port 139)
+    assert framing.encode_header(0x20000, False) == b"\x00\x02\x00\x00"
+    assert framing.decode_header(b"\x00\x12\x34\x56", False) == (0, 0x123456)
     with pytest.raises(ValueError):
-        framing.encode_header(0x20000, False)
+        framing.encode_header(0x1000000, False)
+    with pytest.raises(ValueError, match="17-bit"):
+        framing.encode_header(0x20000, False, framing.SESSION_REQUEST)
 
 
 def test_netbios_header_reserved_flag_bits_are_protocol_error():
     with pytest.raises(ProtocolError, match="reserved flag"):
-        framing.decode_header(b"\x00\x02\x00\x00", False)
+        framing.decode_header(b"\x85\x02\x00\x00", False)
+    with pytest.raises(ProtocolError, match="reserved flag"):
+        framing.decode_header(b"\x82\x80\x00\x00", False)
 
 
 def test_netbios_unknown_packet_type():
