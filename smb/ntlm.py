@@ -315,6 +315,28 @@ def build_authenticate_message(flags: int, lm_response: bytes, nt_response: byte
     return out + b"".join(parts)
 
 
+def parse_authenticate_message(data: bytes) -> dict:
+    """Decode an AUTHENTICATE_MESSAGE (for tests and diagnostics): a dict of flags,
+    lm_response, nt_response, domain, user, workstation, encrypted_session_key, version and
+    mic (the last two None when the header has no room for them)."""
+    data = bytes(data)
+    _check_header(data, AUTHENTICATE, _AUTH_FIXED.size, "AUTHENTICATE_MESSAGE")
+    flags, = _U32.unpack_from(data, 60)
+    unicode = bool(flags & NTLMSSP_NEGOTIATE_UNICODE)
+    names = ("lm_response", "nt_response", "domain", "user", "workstation", "encrypted_session_key")
+    out = {"flags": flags}
+    offsets = []
+    for i, name in enumerate(names):
+        value = _get_field(data, 12 + 8 * i, "AUTHENTICATE_MESSAGE " + name)
+        if value:
+            offsets.append(_FIELD.unpack_from(data, 12 + 8 * i)[2])
+        out[name] = _decode_text(value, unicode) if name in ("domain", "user", "workstation") else value
+    payload_start = min(offsets) if offsets else len(data)
+    out["version"] = data[64:72] if payload_start >= 72 else None
+    out["mic"] = data[72:88] if payload_start >= 88 else None
+    return out
+
+
 MIC_OFFSET = _AUTH_FIXED.size + 8  # after the Version field
 
 
@@ -395,9 +417,9 @@ def _resolve(password) -> str:
     return password
 
 
-def _authenticate_flags(challenge_flags: int) -> int:
+def _authenticate_flags(challenge_flags: int, client_flags: int = CLIENT_FLAGS) -> int:
     """The flags of our AUTHENTICATE_MESSAGE: what we asked for and the server granted."""
-    flags = challenge_flags & CLIENT_FLAGS
+    flags = challenge_flags & client_flags
     if flags & NTLMSSP_NEGOTIATE_UNICODE:
         flags &= ~NTLMSSP_NEGOTIATE_OEM
     elif not flags & NTLMSSP_NEGOTIATE_OEM:
@@ -411,9 +433,12 @@ class NTLMAuthenticator:
     """The client side of one NTLM exchange: NEGOTIATE -> CHALLENGE -> AUTHENTICATE.
 
     ``password`` is a str or a zero-argument callable returning one (called once, when the
-    AUTHENTICATE message is built; never stored). Username and password both empty mean an
+    AUTHENTICATE message is built; its result is not kept). Username and password both empty mean an
     anonymous (null session) logon. ``target_spn`` (e.g. ``"cifs/server"``) is sent as
     MsvAvTargetName when given."""
+
+    #: flags of the NEGOTIATE_MESSAGE (a subclass or instance may narrow them)
+    negotiate_flags = CLIENT_FLAGS
 
     def __init__(self, username: str, password: Union[str, Callable[[], str]], domain: str = "",
                  workstation: str = "", use_ntlm_v2: bool = True, target_spn: Optional[str] = None):
@@ -429,6 +454,7 @@ class NTLMAuthenticator:
         self.mic_sent = False
         self._session_key: Optional[bytes] = None
         self.security: Optional[crypto.SessionSecurity] = None
+        self._anonymous: Optional[bool] = None  # known once the AUTHENTICATE message is built
 
     def __repr__(self):
         return "<NTLMAuthenticator user=%r domain=%r v2=%r>" % (self.username, self.domain,
@@ -436,6 +462,9 @@ class NTLMAuthenticator:
 
     @property
     def is_anonymous(self) -> bool:
+        """True for a null session (empty user name and password)."""
+        if self._anonymous is not None:
+            return self._anonymous
         if self.username:
             return False
         if callable(self._password):
@@ -443,7 +472,7 @@ class NTLMAuthenticator:
         return not self._password
 
     def negotiate_message(self) -> bytes:
-        self._negotiate = build_negotiate_message()
+        self._negotiate = build_negotiate_message(self.negotiate_flags)
         return self._negotiate
 
     def authenticate_message(self, challenge: bytes) -> bytes:
@@ -451,10 +480,11 @@ class NTLMAuthenticator:
             raise RuntimeError("negotiate_message() must be called before authenticate_message()")
         msg = parse_challenge_message(challenge)
         self.challenge = msg
-        flags = _authenticate_flags(msg.flags)
+        flags = _authenticate_flags(msg.flags, self.negotiate_flags)
         password = _resolve(self._password)
-        if not self.username and not password:
-            return self._anonymous(msg, flags)
+        self._anonymous = not self.username and not password
+        if self._anonymous:
+            return self._anonymous_message(flags)
         if flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY:
             flags &= ~NTLMSSP_NEGOTIATE_LM_KEY
         mic_wanted = False
@@ -489,7 +519,7 @@ class NTLMAuthenticator:
         self.security = crypto.SessionSecurity(flags, exported, client=True)
         return auth
 
-    def _anonymous(self, msg: ChallengeMessage, flags: int) -> bytes:
+    def _anonymous_message(self, flags: int) -> bytes:
         # [MS-NLMP] 3.1.5.1.2: empty NT response, one zero byte of LM response; no session key
         flags = (flags | NTLMSSP_NEGOTIATE_ANONYMOUS) & ~NTLMSSP_NEGOTIATE_KEY_EXCH
         self.flags = flags

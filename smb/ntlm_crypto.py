@@ -195,11 +195,14 @@ def seal_key(flags: int, exported_session_key: bytes, client: bool) -> bytes:
 # --- session security ([MS-NLMP] 3.4) -------------------------------------------------------
 
 class SessionSecurity:
-    """NTLM message integrity and confidentiality for one security context (connection
-    oriented: each direction has its own sequence number, starting at 0).
+    """NTLM message integrity and confidentiality for one connection-oriented context.
 
     ``client=True`` is the client's view: :meth:`sign`/:meth:`seal` use the
-    client-to-server keys, :meth:`verify`/:meth:`unseal` the server-to-client keys."""
+    client-to-server keys, :meth:`verify`/:meth:`unseal` the server-to-client keys; with
+    extended session security each direction has its own RC4 handle and sequence number,
+    both starting at 0. Without it there is one key, and this class runs a single RC4 key
+    stream and a single sequence number for both directions, as Samba does (checked against
+    smbd's mechListMIC)."""
 
     def __init__(self, flags: int, exported_session_key: bytes, client: bool = True):
         self.flags = flags
@@ -209,43 +212,44 @@ class SessionSecurity:
         self.in_sign_key = sign_key(flags, exported_session_key, not client)
         self.out_seal_key = seal_key(flags, exported_session_key, client)
         self.in_seal_key = seal_key(flags, exported_session_key, not client)
-        # Without extended session security both keys are equal; each direction still has
-        # its own RC4 handle ([MS-NLMP] 3.1.5.1.2, ClientHandle / ServerHandle).
         self._out_rc4 = ARC4.new(self.out_seal_key)
-        self._in_rc4 = ARC4.new(self.in_seal_key)
-        self.out_seq = 0
-        self.in_seq = 0
+        self._in_rc4 = ARC4.new(self.in_seal_key) if self._ess else self._out_rc4
+        self._seq = [0, 0]  # outgoing, incoming (only [0] without extended session security)
+
+    def _next_seq(self, incoming: bool) -> int:
+        slot = 1 if (incoming and self._ess) else 0
+        seq = self._seq[slot]
+        self._seq[slot] = (seq + 1) & 0xFFFFFFFF
+        return seq
 
     # the NTLMSSP_MESSAGE_SIGNATURE computation, shared by both directions
-    def _mac(self, rc4_state, sign_key_: Optional[bytes], seq: int, message: bytes) -> bytes:
+    def _mac(self, rc4_state, key: Optional[bytes], seq: int, message: bytes) -> bytes:
         if self._ess:
-            checksum = hmac_md5(sign_key_, _U32.pack(seq) + message)[:8]
+            # [MS-NLMP] 3.4.4.2
+            checksum = hmac_md5(key, _U32.pack(seq) + message)[:8]
             if self._key_exch:
                 checksum = rc4_state.encrypt(checksum)
             return _SIG.pack(1, checksum, seq)
-        # [MS-NLMP] 3.4.4.1: RandomPad, CRC32 checksum and SeqNum all pass through RC4;
-        # the RandomPad sent is zero.
+        # [MS-NLMP] 3.4.4.1: RandomPad, CRC32 checksum and SeqNum pass through RC4; the
+        # RandomPad sent is zero.
         rc4_state.encrypt(bytes(4))
         checksum = _U32.unpack(rc4_state.encrypt(_U32.pack(zlib.crc32(message) & 0xFFFFFFFF)))[0]
         seq_field = _U32.unpack(rc4_state.encrypt(bytes(4)))[0] ^ seq
         return _SIG_V1.pack(1, 0, checksum, seq_field)
 
     def sign(self, message: bytes) -> bytes:
-        """The 16-byte signature of an outgoing message (and advance the sequence number)."""
-        sig = self._mac(self._out_rc4, self.out_sign_key, self.out_seq, message)
-        self.out_seq += 1
-        return sig
+        """The 16-byte signature of an outgoing message (advances the sequence number)."""
+        return self._mac(self._out_rc4, self.out_sign_key, self._next_seq(False), message)
 
     def verify(self, message: bytes, signature: bytes) -> bool:
-        """Check an incoming message's signature (advancing the incoming sequence number)."""
-        expected = self._mac(self._in_rc4, self.in_sign_key, self.in_seq, message)
-        self.in_seq += 1
+        """Check an incoming message's signature (advances the sequence number)."""
+        expected = self._mac(self._in_rc4, self.in_sign_key, self._next_seq(True), message)
         if len(signature) != 16:
             return False
         if not self._ess:
             # the RandomPad field is not covered by the check
-            return hmac.compare_digest(expected[:4] + expected[8:], signature[:4] + signature[8:])
-        return hmac.compare_digest(expected, signature)
+            return hmac.compare_digest(expected[:4] + expected[8:], bytes(signature[:4] + signature[8:]))
+        return hmac.compare_digest(expected, bytes(signature))
 
     def seal(self, message: bytes) -> Tuple[bytes, bytes]:
         """Encrypt an outgoing message: returns (sealed message, signature)."""
@@ -256,4 +260,3 @@ class SessionSecurity:
         """Decrypt an incoming message; None when the signature does not match."""
         message = self._in_rc4.decrypt(sealed)
         return message if self.verify(message, signature) else None
-

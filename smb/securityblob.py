@@ -16,7 +16,7 @@ pysmb's function names and return shapes are kept.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.der import encoder as der_encoder
