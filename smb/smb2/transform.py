@@ -183,18 +183,22 @@ def decrypt(cipher_id: int, key: Buffer, transformed: Buffer) -> Tuple[int, byte
 class NonceGenerator:
     """Makes unique TRANSFORM_HEADER nonces for one encryption key.
 
-    A nonce is a 64-bit little-endian counter followed by a random salt drawn once per
-    generator (3 bytes for CCM's 11-byte nonce, 4 for GCM's 12).  Counter values are
-    never reused; after 2**64 - 1 nonces :meth:`next` raises RuntimeError, the key must
-    then be replaced (reauthenticate).  Use one generator per session key and share it
-    between every channel bound to that session (they share the key).  Thread-safe.
+    A nonce is a 64-bit little-endian counter followed by a salt (3 bytes for CCM's
+    11-byte nonce, 4 for GCM's 12).  Salt and counter start are random by default, so
+    that two generators that end up with the same key (e.g. per-connection generators of
+    one multichannel session) do not collide in practice; still, use one generator per
+    session key and share it between the channels bound to that session.  The counter
+    wraps modulo 2**64 and no value is issued twice: after ``limit`` nonces (default
+    2**64 - 1) :meth:`next` raises RuntimeError and the key must be replaced
+    (reauthenticate).  Thread-safe.
     """
 
-    __slots__ = ("cipher_id", "_salt", "_counter", "_lock", "_size")
+    __slots__ = ("cipher_id", "_salt", "_counter", "_remaining", "_lock", "_size")
 
-    _LIMIT = 1 << 64
+    _MASK = (1 << 64) - 1
 
-    def __init__(self, cipher_id: int, *, salt: Optional[bytes] = None, start: int = 0):
+    def __init__(self, cipher_id: int, *, salt: Optional[bytes] = None,
+                 start: Optional[int] = None, limit: int = (1 << 64) - 1):
         self._size = nonce_size(cipher_id)
         self.cipher_id = cipher_id
         salt_len = self._size - 8
@@ -202,19 +206,25 @@ class NonceGenerator:
             salt = os.urandom(salt_len)
         if len(salt) != salt_len:
             raise ValueError("salt must be %d bytes" % salt_len)
-        if not 0 <= start < self._LIMIT:
+        if start is None:
+            start = int.from_bytes(os.urandom(8), "little")
+        if not 0 <= start <= self._MASK:
             raise ValueError("counter start out of range")
+        if not 0 < limit <= self._MASK:
+            raise ValueError("limit out of range")
         self._salt = bytes(salt)
         self._counter = start
+        self._remaining = limit
         self._lock = threading.Lock()
 
     def next(self) -> bytes:
         """Return the next nonce (11 bytes for CCM, 12 for GCM)."""
         with self._lock:
-            n = self._counter
-            if n >= self._LIMIT - 1:
+            if self._remaining <= 0:
                 raise RuntimeError("SMB3 nonce space exhausted for this key")
-            self._counter = n + 1
+            self._remaining -= 1
+            n = self._counter
+            self._counter = (n + 1) & self._MASK
         return n.to_bytes(8, "little") + self._salt
 
     __next__ = next
