@@ -221,10 +221,7 @@ FILE_ATTRIBUTE_REPARSE_POINT = 0x00000400
 def _utf16(mv, start, length, what):
     if length & 1:
         raise ProtocolError("%s: odd UTF-16 name length %d" % (what, length))
-    try:
-        return bytes(mv[start:start + length]).decode("utf-16-le", "surrogatepass")
-    except UnicodeDecodeError as e:  # pragma: no cover - surrogatepass accepts all pairs
-        raise ProtocolError("%s: undecodable name (%s)" % (what, e))
+    return bytes(mv[start:start + length]).decode("utf-16-le", "surrogatepass")
 
 
 def _need(buf, size, what):
@@ -253,8 +250,12 @@ _S_ID_FULL_DIRECTORY = struct.Struct(_DIR_HDR + "I4xQ")  # + EaSize, Reserved, F
 _S_NAMES = struct.Struct("<III")  # NextEntryOffset, FileIndex, FileNameLength: 12
 
 
-def _walk(buf, st, what):
-    """Yield (offset, unpacked header, name) for each entry of a NextEntryOffset chain."""
+def _walk(buf, st, what, limit=None):
+    """Yield (unpacked header, name) for each entry of a NextEntryOffset chain.
+
+    The chain ends at a NextEntryOffset of 0, at a NextEntryOffset landing exactly on the
+    end of the buffer (SMB1 servers may point the last entry past itself), or after
+    ``limit`` entries (SMB1 SearchCount)."""
     mv = memoryview(buf)
     if mv.ndim != 1 or mv.itemsize != 1:
         mv = mv.cast("B")
@@ -262,8 +263,9 @@ def _walk(buf, st, what):
     hdr = st.size
     unpack = st.unpack_from
     offset = 0
-    if end == 0:
+    if end == 0 or limit == 0:
         return
+    count = 0
     while True:
         if offset + hdr > end:
             raise ProtocolError("%s: entry at offset %d overruns the %d-byte buffer" % (what, offset, end))
@@ -280,9 +282,10 @@ def _walk(buf, st, what):
             raise ProtocolError("%s: odd UTF-16 name length %d" % (what, name_len))
         name = bytes(mv[offset + hdr:name_end]).decode("utf-16-le", "surrogatepass")
         yield fields, name
-        if not next_offset:
-            return
+        count += 1
         offset += next_offset  # strictly increasing (next_offset >= hdr > 0): no loops
+        if not next_offset or offset == end or count == limit:
+            return
 
 
 def _short(fields, what):
@@ -292,13 +295,14 @@ def _short(fields, what):
     return fields[12][:sn_len].decode("utf-16-le", "surrogatepass") if sn_len else ""
 
 
-def parse_both_directory_information(buf):
+def parse_both_directory_information(buf, limit=None):
     """FileBothDirectoryInformation entries (class 3, [MS-FSCC] 2.4.8; the same layout as
-    SMB1 SMB_FIND_FILE_BOTH_DIRECTORY_INFO) -> list of :class:`DirectoryEntry`."""
+    SMB1 SMB_FIND_FILE_BOTH_DIRECTORY_INFO) -> list of :class:`DirectoryEntry`.
+    ``limit``: stop after that many entries (SMB1 SearchCount)."""
     what = "FileBothDirectoryInformation"
     out = []
     append = out.append
-    for f, name in _walk(buf, _S_BOTH_DIRECTORY, what):
+    for f, name in _walk(buf, _S_BOTH_DIRECTORY, what, limit):
         sn_len = f[11]
         if sn_len > 24 or sn_len & 1:
             raise ProtocolError("%s: bad ShortNameLength %d" % (what, sn_len))
@@ -307,11 +311,11 @@ def parse_both_directory_information(buf):
     return out
 
 
-def parse_id_both_directory_information(buf):
+def parse_id_both_directory_information(buf, limit=None):
     """FileIdBothDirectoryInformation entries (class 37, [MS-FSCC] 2.4.17)."""
     what = "FileIdBothDirectoryInformation"
     return [DirectoryEntry(f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[10], _short(f, what), name, f[13])
-            for f, name in _walk(buf, _S_ID_BOTH_DIRECTORY, what)]
+            for f, name in _walk(buf, _S_ID_BOTH_DIRECTORY, what, limit)]
 
 
 def parse_directory_information(buf):
@@ -344,3 +348,327 @@ DIRECTORY_PARSERS = {
     FileIdBothDirectoryInformation: parse_id_both_directory_information,
     FileIdFullDirectoryInformation: parse_id_full_directory_information,
 }
+
+
+# ----------------------------------------------------------------------------------------
+# query results ([MS-FSCC] 2.4.x, 2.5.x)
+# ----------------------------------------------------------------------------------------
+BasicInformation = namedtuple(
+    "BasicInformation", "creation_time last_access_time last_write_time change_time file_attributes")
+StandardInformation = namedtuple(
+    "StandardInformation", "allocation_size end_of_file number_of_links delete_pending directory")
+NetworkOpenInformation = namedtuple(
+    "NetworkOpenInformation",
+    "creation_time last_access_time last_write_time change_time allocation_size end_of_file file_attributes")
+AllInformation = namedtuple(
+    "AllInformation",
+    "creation_time last_access_time last_write_time change_time file_attributes "
+    "allocation_size end_of_file number_of_links delete_pending directory "
+    "index_number ea_size access_flags current_byte_offset mode alignment_requirement file_name")
+AttributeTagInformation = namedtuple("AttributeTagInformation", "file_attributes reparse_tag")
+StreamInformation = namedtuple("StreamInformation", "stream_name stream_size stream_allocation_size")
+FsVolumeInformation = namedtuple(
+    "FsVolumeInformation", "volume_creation_time volume_serial_number supports_objects volume_label")
+FsSizeInformation = namedtuple(
+    "FsSizeInformation", "total_allocation_units available_allocation_units "
+    "sectors_per_allocation_unit bytes_per_sector")
+FsFullSizeInformation = namedtuple(
+    "FsFullSizeInformation", "total_allocation_units caller_available_allocation_units "
+    "actual_available_allocation_units sectors_per_allocation_unit bytes_per_sector")
+FsAttributeInformation = namedtuple(
+    "FsAttributeInformation", "file_system_attributes maximum_component_name_length file_system_name")
+FsDeviceInformation = namedtuple("FsDeviceInformation", "device_type characteristics")
+
+_S_BASIC_SHORT = struct.Struct("<4qI")  # 36 (+4 Reserved, which some SMB1 servers omit)
+_S_STANDARD = struct.Struct("<qqIBB")  # 22 (+2 reserved)
+_S_Q = struct.Struct("<Q")
+_S_q = struct.Struct("<q")
+_S_I = struct.Struct("<I")
+_S_II = struct.Struct("<II")
+_S_NETWORK_OPEN = struct.Struct("<4q2qI4x")  # 56
+# FileAllInformation fixed part: Basic(40) Standard(24) Internal(8) Ea(4) Access(4)
+# Position(8) Mode(4) Alignment(4) FileNameLength(4) = 100
+_S_ALL = struct.Struct("<4qI4x" "qqIBB2x" "Q" "I" "I" "q" "I" "I" "I")
+_S_STREAM = struct.Struct("<IIqq")  # 24
+_S_FS_VOLUME = struct.Struct("<qIIB")  # 17 (+1 reserved)
+_S_FS_SIZE = struct.Struct("<qqII")  # 24
+_S_FS_FULL_SIZE = struct.Struct("<qqqII")  # 32
+_S_FS_ATTRIBUTE = struct.Struct("<IiI")  # 12
+
+
+def parse_basic_information(buf) -> BasicInformation:
+    """FileBasicInformation ([MS-FSCC] 2.4.7)."""
+    _need(buf, _S_BASIC_SHORT.size, "FileBasicInformation")
+    return BasicInformation(*_S_BASIC_SHORT.unpack_from(buf, 0))
+
+
+def parse_standard_information(buf) -> StandardInformation:
+    """FileStandardInformation ([MS-FSCC] 2.4.41)."""
+    _need(buf, _S_STANDARD.size, "FileStandardInformation")
+    a, e, n, dp, d = _S_STANDARD.unpack_from(buf, 0)
+    return StandardInformation(a, e, n, bool(dp), bool(d))
+
+
+def parse_internal_information(buf) -> int:
+    """FileInternalInformation ([MS-FSCC] 2.4.22) -> IndexNumber."""
+    _need(buf, 8, "FileInternalInformation")
+    return _S_Q.unpack_from(buf, 0)[0]
+
+
+def parse_ea_information(buf) -> int:
+    """FileEaInformation ([MS-FSCC] 2.4.12) -> EaSize."""
+    _need(buf, 4, "FileEaInformation")
+    return _S_I.unpack_from(buf, 0)[0]
+
+
+def parse_network_open_information(buf) -> NetworkOpenInformation:
+    """FileNetworkOpenInformation ([MS-FSCC] 2.4.29)."""
+    _need(buf, _S_NETWORK_OPEN.size, "FileNetworkOpenInformation")
+    return NetworkOpenInformation(*_S_NETWORK_OPEN.unpack_from(buf, 0))
+
+
+def parse_file_name_information(buf) -> str:
+    """FileNameInformation / FileAlternateNameInformation ([MS-FSCC] 2.4.27, 2.4.5)."""
+    _need(buf, 4, "FileNameInformation")
+    n = _S_I.unpack_from(buf, 0)[0]
+    _need(buf, 4 + n, "FileNameInformation")
+    return _utf16(memoryview(buf), 4, n, "FileNameInformation")
+
+
+def parse_all_information(buf) -> AllInformation:
+    """FileAllInformation ([MS-FSCC] 2.4.2). A name cut short by the output buffer
+    (STATUS_BUFFER_OVERFLOW) is returned truncated, never read past the data."""
+    what = "FileAllInformation"
+    _need(buf, _S_ALL.size, what)
+    f = _S_ALL.unpack_from(buf, 0)
+    name_len = f[16]
+    avail = min(name_len, len(buf) - _S_ALL.size) & ~1
+    name = _utf16(memoryview(buf), _S_ALL.size, avail, what)
+    return AllInformation(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], bool(f[8]), bool(f[9]),
+                          f[10], f[11], f[12], f[13], f[14], f[15], name)
+
+
+def parse_attribute_tag_information(buf) -> AttributeTagInformation:
+    """FileAttributeTagInformation ([MS-FSCC] 2.4.6)."""
+    _need(buf, 8, "FileAttributeTagInformation")
+    return AttributeTagInformation(*_S_II.unpack_from(buf, 0))
+
+
+def parse_stream_information(buf):
+    """FileStreamInformation ([MS-FSCC] 2.4.43) -> list of StreamInformation."""
+    what = "FileStreamInformation"
+    mv = memoryview(buf)
+    end = len(mv)
+    out = []
+    offset = 0
+    hdr = _S_STREAM.size
+    while end:
+        if offset + hdr > end:
+            raise ProtocolError("%s: entry at offset %d overruns the buffer" % (what, offset))
+        nxt, nlen, size, alloc = _S_STREAM.unpack_from(mv, offset)
+        if offset + hdr + nlen > end or (nxt and nxt < hdr + nlen):
+            raise ProtocolError("%s: bad stream entry at offset %d" % (what, offset))
+        out.append(StreamInformation(_utf16(mv, offset + hdr, nlen, what), size, alloc))
+        if not nxt:
+            break
+        offset += nxt
+    return out
+
+
+def parse_fs_volume_information(buf) -> FsVolumeInformation:
+    """FileFsVolumeInformation ([MS-FSCC] 2.5.9); a label cut short by the output buffer is
+    returned truncated."""
+    what = "FileFsVolumeInformation"
+    _need(buf, 18, what)
+    t, serial, label_len, objs = _S_FS_VOLUME.unpack_from(buf, 0)
+    avail = min(label_len, len(buf) - 18) & ~1
+    return FsVolumeInformation(t, serial, bool(objs), _utf16(memoryview(buf), 18, avail, what))
+
+
+def parse_fs_size_information(buf) -> FsSizeInformation:
+    """FileFsSizeInformation ([MS-FSCC] 2.5.8)."""
+    _need(buf, _S_FS_SIZE.size, "FileFsSizeInformation")
+    return FsSizeInformation(*_S_FS_SIZE.unpack_from(buf, 0))
+
+
+def parse_fs_full_size_information(buf) -> FsFullSizeInformation:
+    """FileFsFullSizeInformation ([MS-FSCC] 2.5.4)."""
+    _need(buf, _S_FS_FULL_SIZE.size, "FileFsFullSizeInformation")
+    return FsFullSizeInformation(*_S_FS_FULL_SIZE.unpack_from(buf, 0))
+
+
+def parse_fs_attribute_information(buf) -> FsAttributeInformation:
+    """FileFsAttributeInformation ([MS-FSCC] 2.5.1)."""
+    what = "FileFsAttributeInformation"
+    _need(buf, 12, what)
+    attrs, max_len, name_len = _S_FS_ATTRIBUTE.unpack_from(buf, 0)
+    avail = min(name_len, len(buf) - 12) & ~1
+    return FsAttributeInformation(attrs, max_len, _utf16(memoryview(buf), 12, avail, what))
+
+
+def parse_fs_device_information(buf) -> FsDeviceInformation:
+    """FileFsDeviceInformation ([MS-FSCC] 2.5.10)."""
+    _need(buf, 8, "FileFsDeviceInformation")
+    return FsDeviceInformation(*_S_II.unpack_from(buf, 0))
+
+
+# ----------------------------------------------------------------------------------------
+# set buffers
+# ----------------------------------------------------------------------------------------
+_S_BASIC_SET = struct.Struct("<4qII")
+_S_RENAME_WIDE = struct.Struct("<B7xQI")  # 20: SMB2 layout (64-bit RootDirectory)
+_S_RENAME_NARROW = struct.Struct("<B3xII")  # 12: SMB1 passthrough layout (32-bit RootDirectory)
+
+
+def basic_information(creation_time=0, last_access_time=0, last_write_time=0, change_time=0,
+                      file_attributes=0) -> bytes:
+    """FileBasicInformation for SET_INFO ([MS-FSCC] 2.4.7): 40 bytes. A time of 0 leaves it
+    unchanged (-1 / -2 are the spec's "stop / resume updating" values); attributes 0 leave
+    the attributes unchanged."""
+    return _S_BASIC_SET.pack(creation_time, last_access_time, last_write_time, change_time,
+                             file_attributes, 0)
+
+
+def disposition_information(delete=True) -> bytes:
+    """FileDispositionInformation ([MS-FSCC] 2.4.11): DeletePending, 1 byte."""
+    return b"\x01" if delete else b"\x00"
+
+
+def end_of_file_information(size) -> bytes:
+    """FileEndOfFileInformation ([MS-FSCC] 2.4.13): EndOfFile, 8 bytes."""
+    return _S_q.pack(size)
+
+
+def allocation_information(size) -> bytes:
+    """FileAllocationInformation ([MS-FSCC] 2.4.4): AllocationSize, 8 bytes."""
+    return _S_q.pack(size)
+
+
+def rename_information(new_path, replace_if_exists=False, wide_root=True) -> bytes:
+    """FileRenameInformation ([MS-FSCC] 2.4.37), RootDirectory 0, FileName the full new path
+    relative to the share (UTF-16LE, no terminating NUL).
+
+    ``wide_root=True`` (SMB2, 2.4.37.2): ReplaceIfExists(1) Reserved(7) RootDirectory(8)
+    FileNameLength(4) FileName. ``wide_root=False`` (SMB1 passthrough, 2.4.37.1):
+    ReplaceIfExists(1) Reserved(3) RootDirectory(4) FileNameLength(4) FileName. The buffer
+    is zero-padded to the size of the C structure (24 / 16 bytes) for one-character names,
+    as servers check the buffer against that minimum; FileNameLength excludes the padding.
+    """
+    name = new_path.encode("utf-16-le", "surrogatepass")
+    if wide_root:
+        out = _S_RENAME_WIDE.pack(1 if replace_if_exists else 0, 0, len(name)) + name
+        minimum = 24
+    else:
+        out = _S_RENAME_NARROW.pack(1 if replace_if_exists else 0, 0, len(name)) + name
+        minimum = 16
+    if len(out) < minimum:
+        out += b"\x00" * (minimum - len(out))
+    return out
+
+
+_S_PIPE_WAIT = struct.Struct("<qIB")
+
+
+def pipe_wait_request(pipe_name, timeout=None) -> bytes:
+    """FSCTL_PIPE_WAIT input ([MS-FSCC] 2.3.31): Timeout(8) NameLength(4) TimeoutSpecified(1)
+    Padding(1) Name. ``timeout`` in seconds (sent as negative relative 100 ns units)."""
+    name = pipe_name.encode("utf-16-le")
+    t = 0 if timeout is None else -int(timeout * _HUNDREDS_OF_NS)
+    return _S_PIPE_WAIT.pack(t, len(name), 0 if timeout is None else 1) + b"\x00" + name
+
+
+# ----------------------------------------------------------------------------------------
+# [MS-SMB2] 2.2.32.2 SRV_SNAPSHOT_ARRAY
+# ----------------------------------------------------------------------------------------
+_S_SNAPSHOT_HDR = struct.Struct("<III")
+_GMT_RE = re.compile(r"@GMT-(\d{4})\.(\d{2})\.(\d{2})-(\d{2})\.(\d{2})\.(\d{2})\Z")
+
+
+def snapshot_array_sizes(buf):
+    """(NumberOfSnapShots, NumberOfSnapShotsReturned, SnapShotArraySize) of a
+    SRV_SNAPSHOT_ARRAY; a client retries with a 12 + SnapShotArraySize output buffer when
+    fewer were returned than exist."""
+    _need(buf, 12, "SRV_SNAPSHOT_ARRAY")
+    return _S_SNAPSHOT_HDR.unpack_from(buf, 0)
+
+
+class SnapshotArray(list):
+    """The names of a SRV_SNAPSHOT_ARRAY (a list of str) with its header counts:
+    ``total`` (NumberOfSnapShots), ``returned`` (NumberOfSnapShotsReturned) and
+    ``array_size`` (SnapShotArraySize: the bytes needed for all names when none were
+    returned). ``names`` is the list itself."""
+
+    __slots__ = ("total", "returned", "array_size")
+
+    @property
+    def names(self):
+        return self
+
+
+def parse_snapshot_array(buf) -> SnapshotArray:
+    """SRV_SNAPSHOT_ARRAY -> list of "@GMT-YYYY.MM.DD-HH.MM.SS" names (NUL-separated,
+    double-NUL terminated UTF-16LE). Empty when the server returned none because the output
+    buffer was too small: retry with ``12 + result.array_size`` bytes (or more)."""
+    what = "SRV_SNAPSHOT_ARRAY"
+    total, returned, size = snapshot_array_sizes(buf)
+    out = SnapshotArray()
+    out.total, out.returned, out.array_size = total, returned, size
+    if returned == 0:
+        return out
+    if returned > total:
+        raise ProtocolError("%s: %d returned of %d snapshots" % (what, returned, total))
+    if 12 + size > len(buf):
+        raise ProtocolError("%s: SnapShotArraySize %d overruns the %d-byte buffer" % (what, size, len(buf)))
+    text = _utf16(memoryview(buf), 12, size & ~1, what)
+    out.extend(n for n in text.split("\x00") if n)
+    if len(out) != returned:
+        raise ProtocolError("%s: %d names for NumberOfSnapShotsReturned %d" % (what, len(out), returned))
+    return out
+
+
+def snapshot_to_datetime(name) -> datetime:
+    """"@GMT-2024.01.02-03.04.05" -> naive datetime in UTC (as pysmb's listSnapshots returns)."""
+    m = _GMT_RE.match(name)
+    if not m:
+        raise ProtocolError("bad snapshot name %r" % (name,))
+    try:
+        return datetime(*(int(g) for g in m.groups()))
+    except ValueError as e:
+        raise ProtocolError("bad snapshot name %r (%s)" % (name, e))
+
+
+def datetime_to_snapshot(dt) -> str:
+    """Naive-UTC (or aware) datetime -> "@GMT-YYYY.MM.DD-HH.MM.SS"."""
+    if dt.tzinfo is not None:
+        from datetime import timezone
+
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt.strftime("@GMT-%Y.%m.%d-%H.%M.%S")
+
+
+# ----------------------------------------------------------------------------------------
+# client-side wildcard matching (DOS '*' and '?', case-insensitive)
+# ----------------------------------------------------------------------------------------
+_PATTERN_CACHE = {}
+
+
+def _compile_pattern(pattern):
+    rx = _PATTERN_CACHE.get(pattern)
+    if rx is None:
+        if pattern in ("*", "*.*"):
+            rx = re.compile(r".*", re.S)
+        else:
+            parts = []
+            for ch in pattern:
+                parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+            rx = re.compile("".join(parts), re.S | re.I)
+        if len(_PATTERN_CACHE) > 256:
+            _PATTERN_CACHE.clear()
+        _PATTERN_CACHE[pattern] = rx
+    return rx
+
+
+def match_pattern(name, pattern) -> bool:
+    """True when ``name`` matches the DOS-style wildcard ``pattern`` ('*' any run, '?' one
+    character; case-insensitive; "*" and "*.*" match every name)."""
+    return _compile_pattern(pattern).fullmatch(name) is not None
