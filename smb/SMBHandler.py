@@ -84,7 +84,9 @@ class SMBHandler(urllib.request.BaseHandler):
         conn = SMBConnection(parts["user"], parts["password"], my_name, parts["server_name"],
                              domain=parts["domain"], use_ntlm_v2=USE_NTLM, is_direct_tcp=direct)
         try:
-            if not conn.connect(parts["host"], port, sock_family=family, timeout=req.timeout or 60):
+            # urllib's default timeout is a sentinel object, not a number
+            timeout = req.timeout if isinstance(req.timeout, (int, float)) and req.timeout else 60
+            if not conn.connect(parts["host"], port, sock_family=family, timeout=timeout):
                 raise urllib.error.URLError("authentication failed for %r" % url)
             data = req.data
             if data is not None:

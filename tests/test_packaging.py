@@ -14,8 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                        "-w", str(out), ROOT], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
+                        "--outdir", str(out), ROOT], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     (name,) = [n for n in os.listdir(out) if n.endswith(".whl")]
     return os.path.join(out, name)

@@ -136,8 +136,8 @@ def data_offset(nwords: int) -> int:
 class Response:
     """A parsed SMB1 response: header fields plus the AndX blocks (memoryviews into ``raw``).
 
-    ``blocks`` is a list of ``(command, words, data)``; the first block belongs to
-    ``command``. ``raw`` is the whole message (a memoryview; copy it to keep it)."""
+    ``blocks`` is a list of ``(command, words, data, data_offset)`` (``data_offset``: where
+    ``data`` starts in the message); the first block belongs to ``command``. ``raw`` is the whole message (a memoryview; copy it to keep it)."""
 
     __slots__ = ("command", "status", "flags", "flags2", "tid", "pid", "uid", "mid",
                  "signature", "raw", "blocks", "dos_error")
@@ -161,7 +161,7 @@ def _dos_to_nt(err_class: int, err_code: int) -> int:
 
 
 def _block(mv: memoryview, pos: int, lenient: bool):
-    """(words, data, end) of the block at ``pos``; ``lenient`` tolerates a ByteCount that
+    """(words, data, data_start, end) of the block at ``pos``; ``lenient`` tolerates a ByteCount that
     undercounts (large READ_ANDX responses carry only the low 16 bits)."""
     n = len(mv)
     if pos >= n:
@@ -177,7 +177,7 @@ def _block(mv: memoryview, pos: int, lenient: bool):
         if not lenient:
             raise ProtocolError("SMB data block truncated (ByteCount %d, %d available)" % (bc, n - dstart))
         dend = n
-    return mv[pos + 1:wend], mv[dstart:dend], dend
+    return mv[pos + 1:wend], mv[dstart:dend], dstart, dend
 
 
 def parse_response(buf) -> Response:
@@ -212,8 +212,8 @@ def parse_response(buf) -> Response:
     cmd = command
     lenient = command == SMB_COM_READ_ANDX
     while True:
-        words, data, end = _block(mv, pos, lenient)
-        blocks.append((cmd, words, data))
+        words, data, dstart, end = _block(mv, pos, lenient)
+        blocks.append((cmd, words, data, dstart))
         if cmd not in ANDX_COMMANDS or len(words) < 4:
             break
         nxt, _res, off = _ANDX.unpack_from(words, 0)

@@ -16,13 +16,11 @@ send and receive.
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
 from smb.smb2 import constants as C
-from smb.smb2.header import (HEADER, SIGNATURE_OFFSET, ZERO_SIGNATURE, parse_header,
-                             split_compound)
+from smb.smb2.header import HEADER, SIGNATURE_OFFSET, ZERO_SIGNATURE, parse_header, split_compound
 
 _monotonic = time.monotonic
 _PADS = [bytes(i) for i in range(8)]
@@ -33,7 +31,7 @@ class Request:
     """One outstanding request ([MS-SMB2] 3.2.1.7 Request)."""
 
     __slots__ = ("message_id", "command", "credit_charge", "session_id", "tree_id", "async_id",
-                 "header", "response", "done", "abandoned", "sent", "encrypted")
+                 "header", "response", "done", "abandoned", "sent", "encrypted", "signed")
 
     def __init__(self, message_id, command, credit_charge, session_id, tree_id):
         self.message_id = message_id
@@ -50,6 +48,7 @@ class Request:
         self.abandoned = False
         self.sent = None  # bytes of the request as sent, when captured (preauth hash)
         self.encrypted = False
+        self.signed = False
 
     @property
     def status(self) -> int:
@@ -120,13 +119,14 @@ class Connection:
             self.receive(deadline)
 
     def send(self, items, *, session=None, tree_id: int = 0, deadline: float, related: bool = False,
-             capture: bool = False, encrypt: bool = False) -> list:
+             capture: bool = False, encrypt: bool = False, sign: bool = False) -> list:
         """Send one message or a compound chain; returns its :class:`Request` objects.
 
         ``items``: list of ``(command, body, payload, credit_charge)``; ``payload`` (bytes-like
         or None) follows ``body`` on the wire as a separate buffer (no copy). With
         ``related`` the chain is a related compound (the later requests carry
         SMB2_FLAGS_RELATED_OPERATIONS and use the FileId of the first CREATE as 0xFF..FF).
+        ``sign`` signs even when the session does not require it (3.1.1 TREE_CONNECT).
         """
         self.check_usable()
         if _monotonic() >= deadline:
@@ -136,7 +136,8 @@ class Connection:
             total += max(1, it[3])
         self.acquire_credits(total, deadline)
         session_id = session.session_id if session is not None else 0
-        signer = session.signer if (session is not None and session.signing_required) else None
+        signer = session.signer if (session is not None and (session.signing_required or sign)
+                                    and not encrypt) else None
         if encrypt and self.encryption is None:
             raise self.fail(ProtocolError("encryption required but no SMB3 encryption available"))
         want = self.target_credits - (self.credits - total) - self.outstanding_charge - total
@@ -180,6 +181,7 @@ class Connection:
             if capture:
                 req.sent = capture_bytes
             req.encrypted = encrypt
+            req.signed = signer is not None
             self.outstanding[mid] = req
             reqs.append(req)
         if encrypt:
@@ -208,7 +210,8 @@ class Connection:
         if req.async_id is not None:
             flags |= C.FLAGS_ASYNC_COMMAND
             x = req.async_id
-        signer = session.signer if (session is not None and session.signing_required) else None
+        signer = session.signer if (session is not None and session.signing_required
+                                    and not req.encrypted) else None
         if signer is not None:
             flags |= C.FLAGS_SIGNED
         hdr = bytearray(64)
@@ -300,11 +303,11 @@ class Connection:
         if not sid:
             return
         session = self.sessions.get(sid)
-        if session is None or session.signer is None or not session.signing_required:
+        if session is None or session.signer is None:
             return
         if hdr.flags & C.FLAGS_SIGNED:
             verify_signature(session.signer, msg)
-        else:
+        elif session.signing_required or req.signed:
             raise ProtocolError("unsigned %s response (status 0x%08X) on a signed session"
                                 % (C.COMMAND_NAMES.get(hdr.command, hdr.command), hdr.status))
 
@@ -333,8 +336,6 @@ class Connection:
 
 def verify_signature(signer, msg) -> None:
     """Check the signature of one received message (``msg`` starts at its header)."""
-    mv = memoryview(msg)
-    expected = signer.sign([mv[:SIGNATURE_OFFSET], ZERO_SIGNATURE, mv[64:]])
-    if not hmac.compare_digest(expected, bytes(mv[SIGNATURE_OFFSET:64])):
+    if not signer.verify(msg):
         raise ProtocolError("bad SMB2 signature on a %s response"
-                            % C.COMMAND_NAMES.get(parse_header(mv).command, "?"))
+                            % C.COMMAND_NAMES.get(parse_header(msg).command, "?"))

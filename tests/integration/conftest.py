@@ -22,6 +22,19 @@ PROFILES = [
     ("smb2only-netbios", "smb2only", False, False, {}, 0x0210),
     ("smb3only-direct", "smb3only", True, False, {}, 0x0311),
     ("smb3only-netbios", "smb3only", False, False, {}, 0x0311),
+    ("signing-direct", "signing", True, False, {}, 0x0311),
+    ("signing-netbios", "signing", False, False, {}, 0x0311),
+    ("signing21-direct", "signing", True, False, {"sign_options": 1}, 0x0311),
+    ("encrypt-direct", "encrypt", True, False, {}, 0x0311),
+    ("encrypt-netbios", "encrypt", False, False, {}, 0x0311),
+    ("clientenc-direct", "default", True, False, {"require_encryption": True}, 0x0311),
+    ("clientenc-netbios", "default", False, False, {"require_encryption": True}, 0x0311),
+    ("smb1only-direct", "smb1only", True, True, {}, 0x0001),
+    ("smb1only-netbios", "smb1only", False, True, {}, 0x0001),
+    ("default-smb1-direct", "default", True, True, {}, 0x0001),
+    ("default-smb1-netbios", "default", False, True, {}, 0x0001),
+    ("signing-smb1-direct", "signing", True, True, {}, 0x0001),
+    ("signing-smb1-netbios", "signing", False, True, {}, 0x0001),
 ]
 
 _counter = itertools.count()

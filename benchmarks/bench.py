@@ -1,0 +1,153 @@
+"""Benchmark: this library vs pysmb vs Samba's smbclient, on one private Samba, in one run.
+
+    python benchmarks/bench.py [--size-mib 256] [--entries 5000] [--repeat 2] [--no-smb1]
+
+Rows: retrieveFile and storeFile of a SIZE MiB file (MB/s), listPath of a folder of ENTRIES
+entries (ms), and connect + listShares + close (ms); over SMB2/3 (default dialect) and, unless
+--no-smb1, SMB1. pysmb is installed into its own virtual environment (benchmarks/.venv-pysmb,
+from PyPI) and never imported here; the same client script (runner.py) drives both libraries.
+smbclient timings include its process start-up (measured separately and printed).
+Memory: the peak RSS of our client process during the transfers is printed too.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from tests.sambaserver import SambaServer  # noqa: E402
+
+PYSMB_VENV = os.path.join(HERE, ".venv-pysmb")
+
+
+def pysmb_python():
+    py = os.path.join(PYSMB_VENV, "bin", "python")
+    if not os.path.exists(py):
+        subprocess.run([sys.executable, "-m", "venv", PYSMB_VENV], check=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", "pysmb"], check=True)
+    return py
+
+
+def run_client(python, isolated, info, smb1, tasks):
+    args = [python] + (["-I"] if isolated else []) + [
+        os.path.join(HERE, "runner.py"), info.host, str(info.port), info.user, info.password,
+        info.share, info.server_name, "1", "1" if smb1 else "0"] + tasks
+    r = subprocess.run(args, capture_output=True, text=True, cwd="/tmp")
+    if r.returncode != 0:
+        raise RuntimeError("client failed: %s" % r.stderr[-2000:])
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return out, out.pop("maxrss_kib", 0)
+
+
+def smbclient(info, smb1, command, service=None):
+    args = ["smbclient", "-p", str(info.port), "-U", "%s%%%s" % (info.user, info.password)]
+    if smb1:
+        args += ["-m", "NT1", "--option=client min protocol=NT1"]
+    if service is None:
+        args += ["-L", "//%s" % info.host]
+    else:
+        args += ["//%s/%s" % (info.host, service), "-c", command]
+    t = time.perf_counter()
+    r = subprocess.run(args, capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    if r.returncode != 0:
+        raise RuntimeError("smbclient failed: %s %s" % (r.stdout[-500:], r.stderr[-500:]))
+    return dt
+
+
+def best(fn, repeat):
+    return min(fn() for _ in range(repeat))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--entries", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--cycles", type=int, default=20)
+    ap.add_argument("--no-smb1", action="store_true")
+    ap.add_argument("--no-pysmb", action="store_true")
+    args = ap.parse_args()
+    size = args.size_mib << 20
+    pysmb = None if args.no_pysmb else pysmb_python()
+    srv = SambaServer("default")
+    info = srv.start()
+    try:
+        share = info.share_path
+        with open(os.path.join(share, "big.bin"), "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(args.size_mib):
+                f.write(block)
+        local_big = os.path.join(srv.base, "local-big.bin")
+        os.link(os.path.join(share, "big.bin"), local_big)
+        os.makedirs(os.path.join(share, "many"))
+        for i in range(args.entries):
+            open(os.path.join(share, "many", "entry-%05d.txt" % i), "w").close()
+        t0 = time.perf_counter()
+        subprocess.run(["python3", "-c", "pass"])
+        print("(process start-up alone: %.0f ms)" % ((time.perf_counter() - t0) * 1000))
+
+        modes = [("SMB2/3", False)] + ([] if args.no_smb1 else [("SMB1", True)])
+        rows = []
+        for mode, smb1 in modes:
+            tasks = ["get:big.bin", "put:up.bin:%d" % size, "list:many", "cycle:%d" % args.cycles]
+            results = {}
+            clients = [("ours", sys.executable, False)]
+            if pysmb:
+                clients.append(("pysmb", pysmb, True))
+            for label, py, iso in clients:
+                best_r, rss = {}, 0
+                for _ in range(args.repeat):
+                    r, m = run_client(py, iso, info, smb1, tasks)
+                    rss = max(rss, m)
+                    for k, v in r.items():
+                        best_r[k] = min(best_r.get(k, v), v)
+                results[label] = best_r
+                results[label + "_rss"] = rss
+            sc = {
+                "get": best(lambda: smbclient(info, smb1, "get big.bin /dev/null", info.share), args.repeat),
+                "put": best(lambda: smbclient(info, smb1, "put %s up2.bin" % local_big, info.share), args.repeat),
+                "list": best(lambda: smbclient(info, smb1, "ls many\\*", info.share), args.repeat),
+                "cycle": best(lambda: smbclient(info, smb1, None), args.repeat),
+            }
+            mb = size / 1e6
+            row = lambda name, unit, ours, other, sclient: rows.append((mode, name, unit, ours, other, sclient))  # noqa
+            g = lambda lbl, key: results.get(lbl, {}).get(key, [None])[0]  # noqa
+            to_mbs = lambda s: mb / s if s else None  # noqa
+            row("retrieveFile %d MiB" % args.size_mib, "MB/s", to_mbs(g("ours", tasks[0])),
+                to_mbs(g("pysmb", tasks[0])), to_mbs(sc["get"]))
+            row("storeFile %d MiB" % args.size_mib, "MB/s", to_mbs(g("ours", tasks[1])),
+                to_mbs(g("pysmb", tasks[1])), to_mbs(sc["put"]))
+            ms = lambda s: s * 1000 if s else None  # noqa
+            row("listPath %d entries" % args.entries, "ms", ms(g("ours", tasks[2])),
+                ms(g("pysmb", tasks[2])), ms(sc["list"]))
+            row("connect+listShares+close", "ms", ms(g("ours", tasks[3])), ms(g("pysmb", tasks[3])),
+                ms(sc["cycle"]))
+            print("%s peak RSS: ours %d MiB, pysmb %s MiB" % (
+                mode, results["ours_rss"] // 1024,
+                results.get("pysmb_rss", 0) // 1024 if pysmb else "-"), flush=True)
+        fmt = "%-7s %-28s %-5s %10s %10s %10s %12s %14s"
+        print(fmt % ("mode", "benchmark", "unit", "ours", "pysmb", "smbclient", "ours/pysmb", "ours/smbclient"))
+        for mode, name, unit, ours, other, sclient in rows:
+            f = lambda v: "%.1f" % v if v is not None else "-"  # noqa
+            if unit == "MB/s":
+                r1 = ours / other if ours and other else None
+                r2 = ours / sclient if ours and sclient else None
+            else:  # lower is better: speed-up factor
+                r1 = other / ours if ours and other else None
+                r2 = sclient / ours if ours and sclient else None
+            print(fmt % (mode, name, unit, f(ours), f(other), f(sclient),
+                         ("%.2fx" % r1) if r1 else "-", ("%.2fx" % r2) if r2 else "-"))
+        print("(ratios: >1 means ours is faster)")
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""One benchmark client run, printed as JSON. Runs unchanged with this library or with pysmb
+(the API is the same): ``python runner.py HOST PORT USER PASSWORD SHARE NAME DIRECT SMB1 TASK...``
+
+Tasks: ``get:PATH`` (retrieveFile to a discarding sink), ``put:PATH:SIZE`` (storeFile of SIZE
+bytes from a generated stream), ``list:PATH`` (listPath), ``cycle:N`` (N x connect, listShares,
+close). Each result is seconds (best of the repeats done by the caller).
+"""
+
+import json
+import resource
+import sys
+import time
+
+
+class Sink:
+    def __init__(self):
+        self.n = 0
+
+    def write(self, b):
+        self.n += len(b)
+        return len(b)
+
+
+class Source:
+    """Yields SIZE bytes without holding them (a repeated 1 MiB block)."""
+
+    def __init__(self, size):
+        self.left = size
+        self.block = bytes(range(256)) * 4096
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = self.left
+        n = min(n, self.left, len(self.block))
+        self.left -= n
+        return self.block[:n]
+
+
+def main(argv):
+    host, port, user, password, share, name, direct, smb1 = argv[:8]
+    port, direct, smb1 = int(port), direct == "1", smb1 == "1"
+    from smb import smb_structs
+    from smb.SMBConnection import SMBConnection
+
+    smb_structs.SUPPORT_SMB2 = not smb1
+
+    def connect():
+        c = SMBConnection(user, password, "BENCH", name, is_direct_tcp=direct)
+        assert c.connect(host, port, timeout=120)
+        return c
+
+    out = {}
+    conn = connect()
+    for task in argv[8:]:
+        kind, _, arg = task.partition(":")
+        t = time.perf_counter()
+        if kind == "get":
+            sink = Sink()
+            conn.retrieveFile(share, arg, sink, timeout=600)
+            out[task] = [time.perf_counter() - t, sink.n]
+        elif kind == "put":
+            path, size = arg.rsplit(":", 1)
+            conn.storeFile(share, path, Source(int(size)), timeout=600)
+            out[task] = [time.perf_counter() - t, int(size)]
+        elif kind == "list":
+            n = len(conn.listPath(share, arg, timeout=600))
+            out[task] = [time.perf_counter() - t, n]
+        elif kind == "cycle":
+            for _ in range(int(arg)):
+                c = connect()
+                c.listShares()
+                c.close()
+            out[task] = [(time.perf_counter() - t) / int(arg), int(arg)]
+    conn.close()
+    out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,252 @@
+"""SMB1 request multiplexer: MIDs, signing, deadlines, NT_CANCEL, transactions.
+
+Several requests may be outstanding at once (up to the server's MaxMpxCount, CIFS 4.1.1);
+responses are matched to requests by MID ([MS-CIFS] 3.2.5.1) and may arrive in any order.
+When signing is active ([MS-CIFS] 3.2.4.1.3 / 3.2.5.1.2) each request takes the next
+sequence number n and its response(s) must be signed with n + 1; NT_CANCEL (CIFS 4.1.8)
+takes one number and has no response. A request whose deadline passes is cancelled with
+NT_CANCEL and its late response discarded. Multi-part transaction responses are
+reassembled by :class:`smb.smb1.trans.Assembler`.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from typing import Dict, Optional
+
+from smb.errors import (NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord,
+                        SMBTimeout)
+from smb.smb1 import header as H
+from smb.smb1 import messages as M
+from smb.smb1 import signing
+from smb.smb1 import trans as T
+
+_MID_AT = struct.Struct("<H")
+STATUS_BUFFER_OVERFLOW = 0x80000005
+
+COMMAND_NAMES = {v: k[8:] for k, v in vars(H).items() if k.startswith("SMB_COM_")}
+
+
+class _Pending:
+    __slots__ = ("mid", "seq", "command", "queue", "tid")
+
+    def __init__(self, mid, seq, command, tid):
+        self.mid = mid
+        self.seq = seq
+        self.command = command
+        self.tid = tid
+        self.queue = None  # responses that arrived while another MID was awaited (bytes)
+
+
+def failure(resp: H.Response, what: str = "") -> OperationFailure:
+    name = COMMAND_NAMES.get(resp.command, "0x%02X" % resp.command)
+    rec = SMBMessageRecord(resp.command, resp.status, resp.mid)
+    return OperationFailure("SMB1 %s failed%s" % (name, (": " + what) if what else ""), [rec], resp.status)
+
+
+class Connection:
+    """One SMB1 transport with its session state (UID, signing) and the outstanding requests."""
+
+    def __init__(self, transport, *, unicode: bool = True, extended_security: bool = True):
+        self.transport = transport
+        self.uid = 0
+        self.pid = os.getpid() & 0xFFFF
+        self.flags2 = H.DEFAULT_FLAGS2 if unicode else H.DEFAULT_FLAGS2 & ~H.SMB_FLAGS2_UNICODE
+        if extended_security:
+            self.flags2 |= H.SMB_FLAGS2_EXTENDED_SECURITY
+        self.unicode = unicode
+        self.max_request = 0xFFFF  # the server's MaxBufferSize
+        self._next_mid = 1
+        self._pending: Dict[int, _Pending] = {}
+        self._abandoned: Dict[int, int] = {}
+        self.signing_key: Optional[bytes] = None
+        self.seq = 0
+        self.error: Optional[BaseException] = None
+
+    # --- state -------------------------------------------------------------------------
+    def check(self) -> None:
+        if self.error is not None:
+            raise NotConnectedError("SMB1 connection unusable after: %s" % self.error)
+
+    def fail(self, exc: BaseException) -> BaseException:
+        if self.error is None:
+            self.error = exc
+        try:
+            self.transport.close()
+        except Exception:
+            pass
+        return exc
+
+    def close(self) -> None:
+        try:
+            self.transport.close()
+        except Exception:
+            pass
+        if self.error is None:
+            self.error = NotConnectedError("closed")
+
+    def activate_signing(self, key: bytes, next_seq: int = 2) -> None:
+        self.signing_key = bytes(key)
+        self.seq = next_seq
+        self.flags2 |= H.SMB_FLAGS2_SMB_SECURITY_SIGNATURE
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._pending)
+
+    # --- sending -----------------------------------------------------------------------
+    def _alloc_mid(self) -> int:
+        for _ in range(0x10000):
+            mid = self._next_mid
+            self._next_mid = mid + 1 if mid < 0xFFFE else 1
+            if mid not in self._pending and mid not in self._abandoned:
+                return mid
+        raise ProtocolError("no free SMB1 MID")
+
+    def send(self, req, tid: int = 0, *, deadline: Optional[float] = None, mid: Optional[int] = None,
+             expect_response: bool = True) -> int:
+        """Send ``req`` (a messages tuple); returns its MID."""
+        self.check()
+        if mid is None:
+            mid = self._alloc_mid()
+        bufs = M.assemble(req, flags2=self.flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
+        seq = 0
+        if self.signing_key is not None:
+            seq = self.seq
+            self.seq += 2 if expect_response else 1
+            signing.sign(self.signing_key, seq, bufs)
+        if expect_response:
+            self._pending[mid] = _Pending(mid, seq, req[0], tid)
+        try:
+            self.transport.send(*bufs, deadline=deadline)
+        except SMBTimeout as e:
+            raise self.fail(e)
+        except (NotConnectedError, ProtocolError, OSError) as e:
+            raise self.fail(e)
+        return mid
+
+    # --- receiving -----------------------------------------------------------------------
+    def _verify(self, p: _Pending, mv: memoryview) -> None:
+        if self.signing_key is None or p.command == H.SMB_COM_SESSION_SETUP_ANDX:
+            return
+        if not signing.verify(self.signing_key, p.seq + 1, mv):
+            raise self.fail(ProtocolError("bad SMB1 signature on the response to MID %d (%s)"
+                                          % (p.mid, COMMAND_NAMES.get(p.command, p.command))))
+
+    def receive(self, mid: int, deadline: Optional[float]) -> H.Response:
+        """The next response for ``mid`` (still registered: call :meth:`done` when finished).
+
+        The response's memory stays valid until the next receive."""
+        self.check()
+        p = self._pending.get(mid)
+        if p is None:
+            raise ValueError("MID %d is not outstanding" % mid)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise SMBTimeout("no response to MID %d before the deadline" % mid)
+        if p.queue:
+            return self._parse(p.queue.pop(0))
+        while True:
+            try:
+                mv = self.transport.recv(deadline=deadline)
+            except SMBTimeout:
+                raise
+            except (NotConnectedError, ProtocolError, OSError) as e:
+                raise self.fail(e)
+            if len(mv) < H.HEADER_SIZE or bytes(mv[:4]) != H.PROTOCOL:
+                raise self.fail(ProtocolError("not an SMB1 message from the server"))
+            rmid = _MID_AT.unpack_from(mv, 30)[0]
+            q = self._pending.get(rmid)
+            if q is None:
+                left = self._abandoned.get(rmid)
+                if left is not None:
+                    if left <= 1:
+                        del self._abandoned[rmid]
+                    else:
+                        self._abandoned[rmid] = left - 1
+                continue  # late response to a cancelled request, or an oplock break we never asked for
+            if not mv[9] & H.SMB_FLAGS_REPLY:
+                continue
+            self._verify(q, mv)
+            if rmid == mid:
+                return self._parse(mv)
+            if q.queue is None:
+                q.queue = []
+            q.queue.append(bytes(mv))
+
+    def _parse(self, buf) -> H.Response:
+        try:
+            return H.parse_response(buf)
+        except ProtocolError as e:
+            raise self.fail(e)
+
+    def done(self, mid: int) -> None:
+        self._pending.pop(mid, None)
+
+    def cancel(self, mids, responses_left: int = 1) -> None:
+        """NT_CANCEL every MID in ``mids`` and forget them (their responses are discarded)."""
+        for mid in list(mids):
+            p = self._pending.pop(mid, None)
+            if p is None:
+                continue
+            self._abandoned[mid] = responses_left
+            if self.error is None:
+                try:
+                    self.send(M.nt_cancel(), p.tid, mid=mid, expect_response=False,
+                              deadline=time.monotonic() + 5)
+                except Exception:
+                    pass
+
+    def request(self, req, tid: int, deadline: float, *, ok=(0,), what: str = "") -> H.Response:
+        """Send ``req`` and wait for its response; raise OperationFailure unless the status is
+        in ``ok``."""
+        mid = self.send(req, tid, deadline=deadline)
+        try:
+            resp = self.receive(mid, deadline)
+        except SMBTimeout:
+            self.cancel([mid])
+            raise
+        finally:
+            self.done(mid)
+        if resp.status not in ok:
+            raise failure(resp, what)
+        return resp
+
+    # --- transactions --------------------------------------------------------------------
+    def transact(self, req, tid: int, deadline: float, *, max_param: int, max_data: int,
+                 nt: bool = False, what: str = "", ok=(0,)):
+        """Run one TRANSACTION / TRANSACTION2 / NT_TRANSACT; returns ``(assembler, status)``.
+
+        Statuses in ``ok`` (and STATUS_BUFFER_OVERFLOW, whose data is valid) are accepted."""
+        self._check_size(req)
+        mid = self.send(req, tid, deadline=deadline)
+        asm = T.Assembler(nt, max_param, max_data)
+        try:
+            while True:
+                try:
+                    resp = self.receive(mid, deadline)
+                except SMBTimeout:
+                    self.cancel([mid])
+                    raise
+                st = resp.status
+                if st not in ok and st != STATUS_BUFFER_OVERFLOW:
+                    raise failure(resp, what)
+                if not len(resp.words):
+                    if st == 0 and asm.parts == 0:
+                        continue  # interim response
+                    raise self.fail(ProtocolError("empty transaction response"))
+                try:
+                    complete = asm.feed(resp)
+                except ProtocolError as e:
+                    raise self.fail(e)
+                if complete:
+                    return asm, st
+        finally:
+            self.done(mid)
+
+    def _check_size(self, req) -> None:
+        size = H.HEADER_SIZE + 3 + len(req[1]) + len(req[2])
+        if size > self.max_request:
+            raise OperationFailure("SMB1 request of %d bytes exceeds the server's buffer of %d bytes"
+                                   % (size, self.max_request))

@@ -1,0 +1,481 @@
+"""The SMB1 (NT LM 0.12) engine behind :class:`smb.engine.Engine`.
+
+Session: NEGOTIATE response (CIFS 4.1.1), SESSION_SETUP_ANDX with SPNEGO/NTLMSSP (extended
+security) or with LM/NT challenge responses (CIFS 4.1.2), MD5 signing once the session key
+is known ([MS-CIFS] 3.1.5.1, MAC key = session key (+ NT response without extended
+security), first signed request sequence number 2), LOGOFF_ANDX 4.1.3, ECHO 4.1.7.
+Trees: TREE_CONNECT_ANDX 4.1.4 / TREE_DISCONNECT 4.1.5. Files: NT_CREATE_ANDX 4.2.1, CLOSE
+4.2.9, READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined in :mod:`smb.smb1.transfer`),
+TRANS2_FIND_FIRST2 / FIND_NEXT2 4.3.4-4.3.5 with FIND_CLOSE2 4.3.6, TRANS2_QUERY_FILE /
+QUERY_FS / SET_FILE_INFORMATION (SMB_INFO_PASSTHROUGH levels when the server has
+CAP_INFOLEVEL_PASSTHRU, else the native levels of 4.2.14 / 4.1.6 / 4.2.17),
+NT_TRANSACT_IOCTL 4.5.1, NT_TRANSACT_QUERY_SECURITY_DESC 4.5.2 and TransactNmPipe.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from typing import Callable, Iterator, Optional
+
+from smb import engine as E
+from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.smb1 import header as H
+from smb.smb1 import messages as M
+from smb.smb1 import signing
+from smb.smb1 import trans as T
+from smb.smb1 import transfer
+from smb.smb1.connection import Connection, failure
+
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
+STATUS_NO_SUCH_FILE = 0xC000000F
+STATUS_NO_MORE_FILES = 0x80000006
+STATUS_BUFFER_OVERFLOW = 0x80000005
+LOGON_FAILURES = frozenset((0xC000006D, 0xC000006A, 0xC0000064, 0xC000006E, 0xC000006F,
+                            0xC0000070, 0xC0000071, 0xC0000072, 0xC0000193, 0xC0000234,
+                            0xC0000224, 0xC000015B, 0xC0000022))
+
+# [MS-FSCC] class -> native SMB1 level, for servers without CAP_INFOLEVEL_PASSTHRU
+_NATIVE_QUERY_FILE = {4: 0x101, 5: 0x102, 7: 0x103, 9: 0x104, 18: 0x107, 21: 0x108, 22: 0x109,
+                      28: 0x10B}
+_NATIVE_QUERY_FS = {1: 0x102, 3: 0x103, 4: 0x104, 5: 0x105}
+_NATIVE_SET_FILE = {4: 0x101, 13: 0x102, 19: 0x103, 20: 0x104}
+
+_FILE_RENAME_INFORMATION = 10
+_UNSIGNED = (bytes(8), b"BSRSPYL ")
+MAX_MPX_CLIENT = 50
+READ_WINDOW_BYTES = 8 * 1024 * 1024
+
+
+def _resolve_password(password) -> str:
+    if callable(password):
+        password = password()
+    if isinstance(password, bytes):
+        password = password.decode("utf-8")
+    return password or ""
+
+
+def _path(path: str) -> str:
+    """SMB1 paths are rooted: 'a\\b' -> '\\a\\b', '' -> '\\'."""
+    return "\\" + path.lstrip("\\")
+
+
+class SMB1Engine(E.Engine):
+    is_smb2 = False
+    dialect = 0x0001
+
+    def __init__(self, transport, config: E.ClientConfig, neg: M.NegotiateInfo):
+        self.config = config
+        self.neg = neg
+        caps = neg.capabilities
+        self.unicode = bool(caps & H.CAP_UNICODE)
+        self.conn = Connection(transport, unicode=self.unicode,
+                               extended_security=neg.extended_security)
+        self.conn.max_request = max(neg.max_buffer_size, 1024)
+        self.capabilities = caps
+        self.passthrough = bool(caps & H.CAP_INFOLEVEL_PASSTHRU)
+        self.max_mpx = max(1, min(neg.max_mpx_count or 1, MAX_MPX_CLIENT))
+        self.session_key = b""
+        self.authenticated = False
+        self.signing = False
+        self._open_paths = {}  # (tid, fid) -> path, for FileRenameInformation
+        self._closed = set()  # (tid, fid) closed early by a move to another folder
+        self._set_sizes()
+
+    # --- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_negotiate_response(cls, transport, config: E.ClientConfig, response) -> "SMB1Engine":
+        resp = H.parse_response(response if isinstance(response, (bytes, bytearray, memoryview))
+                                else bytes(response))
+        if resp.command != H.SMB_COM_NEGOTIATE:
+            raise ProtocolError("expected a NEGOTIATE response, got command 0x%02X" % resp.command)
+        if resp.status != 0:
+            raise failure(resp, "negotiate")
+        neg = M.parse_negotiate(resp)
+        if not neg.capabilities & H.CAP_NT_SMBS and neg.dialect_index == 0xFFFF:
+            raise UnsupportedFeature("the server offers no NT LM 0.12 dialect")
+        return cls(transport, config, neg)
+
+    @classmethod
+    def connect(cls, host: str, port: int, config: E.ClientConfig, *, direct_tcp: bool = True,
+                deadline: Optional[float] = None) -> "SMB1Engine":
+        """Open a transport, negotiate NT LM 0.12 only, and return the (unauthenticated) engine."""
+        from nmb import transport as nt
+
+        if deadline is None:
+            deadline = time.monotonic() + 60
+        t = nt.connect(host, port, direct_tcp=direct_tcp, my_name=config.my_name,
+                       remote_name=config.remote_name, timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            flags2 = H.DEFAULT_FLAGS2
+            if config.extended_security:
+                flags2 |= H.SMB_FLAGS2_EXTENDED_SECURITY
+            if config.sign_options:
+                flags2 |= H.SMB_FLAGS2_SMB_SECURITY_SIGNATURE
+            t.send(M.negotiate_request(["NT LM 0.12"], flags2), deadline=deadline)
+            return cls.from_negotiate_response(t, config, bytes(t.recv(deadline=deadline)))
+        except BaseException:
+            t.close()
+            raise
+
+    def _set_sizes(self) -> None:
+        caps = self.capabilities
+        direct = getattr(self.conn.transport, "direct_tcp", True)
+        # 126 KiB fits a 17-bit NetBIOS frame and Samba's 17-bit WRITE_ANDX count; reads may
+        # go up to 1 MiB on direct TCP when unsigned (Samba refuses >128 KiB reads signed)
+        mid_size = 126 * 1024
+        maxbuf = self.neg.max_buffer_size
+        small = max(1024, min(maxbuf, 0xFFFF) - 128)
+        if caps & H.CAP_LARGE_READX:
+            self.max_read_size = 1024 * 1024 if direct and not self.signing else mid_size
+        else:
+            self.max_read_size = min(small, 0xFFFF - 128)
+        self.max_write_size = mid_size if caps & H.CAP_LARGE_WRITEX else small
+        self.max_transact_size = max(1024, min(maxbuf, 0xFFFF) - 256)
+        self.window_read = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_read_size, 32))
+        self.window_write = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_write_size, 32))
+
+    # --- session ----------------------------------------------------------------------------
+    def authenticate(self, deadline: float) -> bool:
+        if self.neg.extended_security:
+            ok = self._auth_extended(deadline)
+        else:
+            ok = self._auth_challenge_response(deadline)
+        if not ok:
+            return False
+        self.authenticated = True
+        return True
+
+    def _want_signing(self) -> bool:
+        if self.neg.signing_required:
+            return True
+        return self.config.sign_options == 1 and self.neg.signing_enabled
+
+    def _start_signing(self, mac_key: bytes, last_response: Optional[bytes]) -> None:
+        if not self._want_signing() or not any(mac_key):
+            return
+        # Samba signs the final SESSION_SETUP_ANDX response (sequence number 1) after SPNEGO,
+        # but leaves a placeholder after a non-extended logon: verify it when it is signed
+        sig = last_response[H.SIGNATURE_OFFSET:H.SIGNATURE_OFFSET + 8] if last_response else b""
+        if sig and sig not in _UNSIGNED and not signing.verify(mac_key, 1, last_response):
+            raise self.conn.fail(ProtocolError("bad SMB1 signature on the SESSION_SETUP_ANDX response"))
+        self.conn.activate_signing(mac_key, 2)
+        self.signing = True
+        self._set_sizes()
+
+    def _setup(self, req, deadline: float) -> H.Response:
+        mid = self.conn.send(req, 0, deadline=deadline)
+        try:
+            return self.conn.receive(mid, deadline)
+        except SMBTimeout:
+            self.conn.cancel([mid])
+            raise
+        finally:
+            self.conn.done(mid)
+
+    def _auth_extended(self, deadline: float) -> bool:
+        from smb import ntlm, securityblob
+
+        cfg = self.config
+        auth = ntlm.NTLMAuthenticator(cfg.username, cfg.password, cfg.domain, cfg.my_name,
+                                      use_ntlm_v2=cfg.use_ntlm_v2)
+        spnego = securityblob.SPNEGOAuthenticator(auth)
+        token = spnego.initial_token(self.neg.security_blob or None)
+        caps = M.CLIENT_CAPABILITIES | H.CAP_EXTENDED_SECURITY
+        for _leg in range(8):
+            resp = self._setup(M.session_setup_extended(token, max_mpx_count=self.max_mpx,
+                                                        capabilities=caps), deadline)
+            if resp.status in LOGON_FAILURES:
+                return False
+            if resp.status not in (0, STATUS_MORE_PROCESSING_REQUIRED):
+                raise failure(resp, "session setup")
+            if self.conn.uid == 0 or resp.status == STATUS_MORE_PROCESSING_REQUIRED:
+                self.conn.uid = resp.uid
+            _action, blob = M.parse_session_setup(resp)
+            if resp.status == 0:
+                last = bytes(resp.raw)
+                try:
+                    spnego.finish(blob or None)
+                except securityblob.AuthenticationRejected:
+                    return False
+                self.conn.uid = resp.uid
+                self.session_key = spnego.session_key
+                self._start_signing(self.session_key, last)
+                return True
+            try:
+                token = spnego.respond(blob)
+            except securityblob.AuthenticationRejected:
+                return False
+        raise ProtocolError("SMB1 session setup did not complete")
+
+    def _auth_challenge_response(self, deadline: float) -> bool:
+        from smb import ntlm
+
+        cfg = self.config
+        challenge = self.neg.challenge
+        if len(challenge) != 8:
+            raise ProtocolError("NEGOTIATE response carries a %d-byte challenge" % len(challenge))
+        password = _resolve_password(cfg.password)
+        if not cfg.username and not password:
+            nt, lm, key = b"", b"\0", b""
+        elif cfg.use_ntlm_v2:
+            nt, lm, key = ntlm.generateChallengeResponseV2(password, cfg.username, challenge,
+                                                           ntlm.encode_av_pairs([]), cfg.domain)
+        else:
+            nt, lm, key = ntlm.generateChallengeResponseV1(password, challenge, False)
+        req = M.session_setup_ntlm(lm, nt, cfg.username, cfg.domain, unicode=self.unicode,
+                                   max_mpx_count=self.max_mpx)
+        resp = self._setup(req, deadline)
+        if resp.status in LOGON_FAILURES:
+            return False
+        if resp.status != 0:
+            raise failure(resp, "session setup")
+        self.conn.uid = resp.uid
+        self.session_key = key
+        self._start_signing(key + nt if key else b"", bytes(resp.raw))
+        return True
+
+    def logoff(self, deadline: float) -> None:
+        self.conn.request(M.logoff(), 0, deadline, what="logoff")
+        self.authenticated = False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def echo(self, data: bytes, deadline: float) -> bytes:
+        resp = self.conn.request(M.echo(bytes(data)), 0xFFFF, deadline, what="echo")
+        return M.parse_echo(resp)[1]
+
+    # --- trees ------------------------------------------------------------------------------
+    def tree_connect(self, share: str, deadline: float) -> E.Tree:
+        server = self.config.remote_name or self.conn.transport.host or "*SMBSERVER"
+        path = "\\\\%s\\%s" % (server, share)
+        resp = self.conn.request(M.tree_connect(path, unicode=self.unicode), 0, deadline,
+                                 what="tree connect to %s" % share)
+        optional, service, _fs = M.parse_tree_connect(resp)
+        return E.Tree(tree_id=resp.tid, share_name=share, share_type=M.share_type(service),
+                      share_flags=optional)
+
+    def tree_disconnect(self, tree: E.Tree, deadline: float) -> None:
+        self.conn.request(M.tree_disconnect(), tree.tree_id, deadline, what="tree disconnect")
+
+    # --- opens ------------------------------------------------------------------------------
+    def create(self, tree: E.Tree, path: str, *, desired_access: int, file_attributes: int = 0,
+               share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
+               deadline: float) -> E.OpenResult:
+        req = M.nt_create(_path(path), desired_access=desired_access, file_attributes=file_attributes,
+                          share_access=share_access, create_disposition=create_disposition,
+                          create_options=create_options, unicode=self.unicode)
+        resp = self.conn.request(req, tree.tree_id, deadline, what="create %s" % path)
+        r = M.parse_nt_create(resp)
+        self._closed.discard((tree.tree_id, r.fid))
+        self._open_paths[(tree.tree_id, r.fid)] = path.strip("\\")
+        return E.OpenResult(file_id=r.fid, create_action=r.create_action,
+                            creation_time=r.creation_time, last_access_time=r.last_access_time,
+                            last_write_time=r.last_write_time, change_time=r.change_time,
+                            allocation_size=r.allocation_size, end_of_file=r.end_of_file,
+                            file_attributes=r.file_attributes, is_directory=r.directory)
+
+    def close_file(self, tree: E.Tree, file_id, deadline: float) -> None:
+        self._open_paths.pop((tree.tree_id, file_id), None)
+        if (tree.tree_id, file_id) in self._closed:
+            self._closed.discard((tree.tree_id, file_id))
+            return
+        self.conn.request(M.close(file_id), tree.tree_id, deadline, what="close")
+
+    def read(self, tree: E.Tree, file_id, offset: int, length: int, deadline: float) -> bytes:
+        length = min(length, self.max_read_size)
+        resp = self.conn.request(M.read_andx(file_id, offset, length), tree.tree_id, deadline,
+                                 ok=(0, transfer.STATUS_END_OF_FILE), what="read")
+        if resp.status:
+            return b""
+        return bytes(M.parse_read_andx(resp))
+
+    def read_to(self, tree: E.Tree, file_id, offset: int, length: int,
+                sink: Callable[[memoryview], object], deadline: float,
+                progress: Optional[Callable[[int], object]] = None) -> int:
+        return transfer.read_to(self.conn, tree.tree_id, file_id, offset, length, sink, deadline,
+                                chunk=self.max_read_size, window=self.window_read, progress=progress)
+
+    def write(self, tree: E.Tree, file_id, offset: int, data, deadline: float) -> int:
+        resp = self.conn.request(M.write_andx(file_id, offset, data), tree.tree_id, deadline,
+                                 what="write")
+        return M.parse_write_andx(resp)
+
+    def write_from(self, tree: E.Tree, file_id, offset: int, source: Callable[[int], bytes],
+                   deadline: float, progress: Optional[Callable[[int], object]] = None) -> int:
+        return transfer.write_from(self.conn, tree.tree_id, file_id, offset, source, deadline,
+                                   chunk=self.max_write_size, window=self.window_write,
+                                   progress=progress)
+
+    # --- directories --------------------------------------------------------------------------
+    def list_directory(self, tree: E.Tree, path: str, pattern: str, deadline: float) -> Iterator[memoryview]:
+        search = _path(path).rstrip("\\") + "\\" + (pattern or "*")
+        max_data = 0xFFFF - 512
+        params = T.find_first2_params(search, search_attributes=0x37, search_count=1024,
+                                      unicode=self.unicode)
+        # nothing matching the pattern is STATUS_NO_SUCH_FILE, an OperationFailure as on SMB2
+        asm, _st = self.conn.transact(T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10,
+                                               max_data=max_data),
+                                      tree.tree_id, deadline, max_param=10, max_data=max_data,
+                                      what="list %s" % search)
+        sid, count, eos, _ea, _last = T.parse_find_first2(asm.params)
+        closed = bool(eos)
+        try:
+            while True:
+                end, index, name = T.terminate_entries(asm.data, count, self.unicode)
+                if count and end:
+                    yield memoryview(asm.data)[:end]
+                if eos or count == 0:
+                    closed = True
+                    return
+                params = T.find_next2_params(sid, index, name, search_count=1024, unicode=self.unicode)
+                try:
+                    asm, _st = self.conn.transact(
+                        T.trans2(T.TRANS2_FIND_NEXT2, params, max_param=8, max_data=max_data),
+                        tree.tree_id, deadline, max_param=8, max_data=max_data, what="list %s" % search)
+                except OperationFailure as e:
+                    if e.status in (STATUS_NO_SUCH_FILE, STATUS_NO_MORE_FILES):
+                        closed = True
+                        return
+                    raise
+                count, eos, _ea, _last = T.parse_find_next2(asm.params)
+        finally:
+            if not closed and self.conn.error is None:
+                try:
+                    self.conn.request(M.find_close2(sid), tree.tree_id, max(deadline, time.monotonic() + 5),
+                                      what="find close")
+                except Exception:
+                    pass
+
+    # --- information ------------------------------------------------------------------------
+    def _level(self, info_class: int, native: dict) -> int:
+        if self.passthrough:
+            return T.SMB_INFO_PASSTHROUGH + info_class
+        level = native.get(info_class)
+        if level is None:
+            raise UnsupportedFeature("information class %d needs CAP_INFOLEVEL_PASSTHRU" % info_class)
+        return level
+
+    def query_info(self, tree: E.Tree, file_id, info_type: int, info_class: int, deadline: float,
+                   additional_information: int = 0, output_buffer_length: int = 65536) -> bytes:
+        max_data = min(output_buffer_length, 0xFFFF)
+        if info_type == E.INFO_FILE:
+            level = self._level(info_class, _NATIVE_QUERY_FILE)
+            req = T.trans2(T.TRANS2_QUERY_FILE_INFORMATION, T.query_file_info_params(file_id, level),
+                           max_param=2, max_data=max_data)
+        elif info_type == E.INFO_FILESYSTEM:
+            level = self._level(info_class, _NATIVE_QUERY_FS)
+            req = T.trans2(T.TRANS2_QUERY_FS_INFORMATION, T.query_fs_info_params(level),
+                           max_param=2, max_data=max_data)
+        elif info_type == E.INFO_SECURITY:
+            req = T.nt_transact(T.NT_TRANSACT_QUERY_SECURITY_DESC, b"",
+                                T.query_security_params(file_id, additional_information),
+                                max_param=4, max_data=output_buffer_length)
+            asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=4,
+                                          max_data=output_buffer_length, nt=True,
+                                          what="query security")
+            return bytes(asm.data)
+        else:
+            raise UnsupportedFeature("SMB1 cannot query info type %d" % info_type)
+        asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=max_data,
+                                      what="query info class %d" % info_class)
+        return bytes(asm.data)
+
+    def set_info(self, tree: E.Tree, file_id, info_type: int, info_class: int, data: bytes,
+                 deadline: float) -> None:
+        if info_type != E.INFO_FILE:
+            raise UnsupportedFeature("SMB1 set_info supports file information only")
+        if info_class == _FILE_RENAME_INFORMATION:
+            data = self._rename_data(tree, file_id, bytes(data), deadline)
+            if data is None:
+                return
+        level = self._level(info_class, _NATIVE_SET_FILE)
+        req = T.trans2(T.TRANS2_SET_FILE_INFORMATION, T.set_file_info_params(file_id, level),
+                       bytes(data), max_param=2, max_data=0)
+        self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=0,
+                           what="set info class %d" % info_class)
+
+    def _rename_data(self, tree: E.Tree, file_id, data: bytes, deadline: float) -> Optional[bytes]:
+        """SMB1 servers (Samba) take FileRenameInformation only as a new name in the same
+        folder: rewrite a same-folder rename to the bare name, and do a move to another folder
+        with SMB_COM_RENAME (CIFS 4.2.11) instead (returns None then)."""
+        if len(data) < 12:
+            return data
+        replace, _root, nlen = struct.unpack_from("<B3xII", data)
+        target = data[12:12 + nlen].decode("utf-16-le", "replace").strip("\\")
+        old = self._open_paths.get((tree.tree_id, file_id))
+        if "\\" not in target and old is None:
+            return data
+        parent = target.rpartition("\\")[0]
+        if old is not None and old.rpartition("\\")[0] != parent:
+            # the open handle blocks SMB_COM_RENAME (sharing violation): close it first; the
+            # caller's later close_file of this handle is then a no-op
+            key = (tree.tree_id, file_id)
+            self.conn.request(M.close(file_id), tree.tree_id, deadline, what="close")
+            self._open_paths.pop(key, None)
+            self._closed.add(key)
+            self.rename_path(tree, old, target, deadline)
+            return None
+        if old is not None:
+            self._open_paths[(tree.tree_id, file_id)] = target
+        name = target.rpartition("\\")[2].encode("utf-16-le")
+        return struct.pack("<B3xII", replace, 0, len(name)) + name
+
+    def ioctl(self, tree: E.Tree, file_id, ctl_code: int, input_data: bytes, max_output: int,
+              deadline: float) -> bytes:
+        req = T.nt_transact(T.NT_TRANSACT_IOCTL, T.ioctl_setup(ctl_code, file_id), b"",
+                            bytes(input_data), max_param=0, max_data=max_output, max_setup=1)
+        asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=0, max_data=max_output,
+                                      nt=True, what="ioctl 0x%08X" % ctl_code)
+        return bytes(asm.data)
+
+    def transact_pipe(self, tree: E.Tree, file_id, data: bytes, deadline: float) -> bytes:
+        max_data = self.max_transact_size
+        req = T.transaction(T.transact_nmpipe_setup(file_id), b"", bytes(data), max_param=0,
+                            max_data=max_data, unicode=self.unicode)
+        asm, st = self.conn.transact(req, tree.tree_id, deadline, max_param=0, max_data=max_data,
+                                     what="transact named pipe")
+        out = bytearray(asm.data)
+        while st == STATUS_BUFFER_OVERFLOW:
+            resp = self.conn.request(M.read_andx(file_id, 0, max_data), tree.tree_id, deadline,
+                                     ok=(0, STATUS_BUFFER_OVERFLOW), what="read named pipe")
+            st = resp.status
+            out += M.parse_read_andx(resp)
+        return bytes(out)
+
+    def rename_information(self, new_path: str, replace_if_exists: bool = False) -> bytes:
+        from smb import fscc
+
+        return fscc.rename_information(_path(new_path), replace_if_exists, wide_root=False)
+
+    # --- extras: the path-based SMB1 commands ---------------------------------------------------
+    def delete_path(self, tree: E.Tree, path: str, deadline: float, search_attributes: int = 0x06) -> None:
+        self.conn.request(M.delete(_path(path), search_attributes, unicode=self.unicode),
+                          tree.tree_id, deadline, what="delete %s" % path)
+
+    def rename_path(self, tree: E.Tree, old: str, new: str, deadline: float) -> None:
+        self.conn.request(M.rename(_path(old), _path(new), unicode=self.unicode), tree.tree_id,
+                          deadline, what="rename %s" % old)
+
+    def create_directory(self, tree: E.Tree, path: str, deadline: float) -> None:
+        req = T.trans2(T.TRANS2_CREATE_DIRECTORY, T.create_directory_params(_path(path), unicode=self.unicode),
+                       max_param=2, max_data=0)
+        self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=0, what="mkdir %s" % path)
+
+    def delete_directory(self, tree: E.Tree, path: str, deadline: float) -> None:
+        self.conn.request(M.delete_directory(_path(path), unicode=self.unicode), tree.tree_id,
+                          deadline, what="rmdir %s" % path)
+
+    def check_directory(self, tree: E.Tree, path: str, deadline: float) -> None:
+        self.conn.request(M.check_directory(_path(path), unicode=self.unicode), tree.tree_id,
+                          deadline, what="check directory %s" % path)
+
+    def query_path_info(self, tree: E.Tree, path: str, info_class: int, deadline: float) -> bytes:
+        level = self._level(info_class, _NATIVE_QUERY_FILE)
+        req = T.trans2(T.TRANS2_QUERY_PATH_INFORMATION,
+                       T.query_path_info_params(level, _path(path), unicode=self.unicode),
+                       max_param=2, max_data=0xFFFF - 512)
+        asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=0xFFFF - 512,
+                                      what="query path info %s" % path)
+        return bytes(asm.data)

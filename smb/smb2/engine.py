@@ -1,0 +1,407 @@
+"""The SMB2/3 engine: :class:`smb.engine.Engine` over one SMB2 connection and session.
+
+Implements the client operations of [MS-SMB2] 3.2.4 / 3.2.5: session setup with SPNEGO/NTLM
+(3.2.4.2.3, 3.2.5.3: STATUS_MORE_PROCESSING_REQUIRED loop, key derivation, signature of the
+final response), LOGOFF (3.2.4.22), TREE_CONNECT / TREE_DISCONNECT (3.2.4.2.4, 3.2.4.22),
+CREATE (3.2.4.3), CLOSE (3.2.4.5), FLUSH (3.2.4.6), READ (3.2.4.7), WRITE (3.2.4.8), IOCTL
+(3.2.4.20, FSCTL_PIPE_TRANSCEIVE and FSCTL_SRV_ENUMERATE_SNAPSHOTS of [MS-FSCC] 2.3),
+QUERY_DIRECTORY (3.2.4.17), QUERY_INFO (3.2.4.14), SET_INFO (3.2.4.15), ECHO (3.2.4.19) and
+related compounds (3.2.4.1.4). Pipelined transfers live in :mod:`smb.smb2.transfer`.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from typing import Callable, Iterator, Optional
+
+from smb.engine import INFO_SECURITY, Engine, OpenResult, Tree
+from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, UnsupportedFeature
+from smb.smb2 import constants as C
+from smb.smb2 import messages as M
+from smb.smb2 import transfer
+from smb.smb2.connection import verify_signature
+from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
+from smb.smb2.session import Session, Smb3Encryption
+
+MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+ headers)
+DIR_PAGE = 256 * 1024
+PIPE_READ = 65536
+
+
+class PartialData(bytes):
+    """Output returned with STATUS_BUFFER_OVERFLOW: the server had more than fitted.
+    A ``bytes`` with ``status`` set to that NTSTATUS."""
+
+    status = C.STATUS_BUFFER_OVERFLOW
+
+
+class SMB2Engine(Engine):
+    is_smb2 = True
+
+    def __init__(self, conn, config, state, server_name: str = ""):
+        self.conn = conn
+        self.transport = conn.transport
+        self.config = config
+        self.state = state
+        neg = state.response
+        self.negotiate_response = neg
+        self.dialect = neg.dialect
+        conn.dialect = neg.dialect
+        self.multi_credit = neg.dialect >= C.DIALECT_2_1 and bool(neg.capabilities & C.GLOBAL_CAP_LARGE_MTU)
+        conn.multi_credit = neg.dialect >= C.DIALECT_2_1
+        cap = MAX_IO_SIZE if self.multi_credit else 65536
+        self.max_read_size = min(neg.max_read_size, cap)
+        self.max_write_size = min(neg.max_write_size, cap)
+        self.max_transact_size = min(neg.max_transact_size, cap)
+        self.server_requires_signing = bool(neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED)
+        self.server_name = server_name or config.remote_name or getattr(self.transport, "host", "") or "*SMBSERVER"
+        self.cipher_id = cipher_for(neg)
+        self.session: Optional[Session] = None
+        self._validated = False
+
+    # --- plumbing ---------------------------------------------------------------------
+    def charge(self, nbytes: int) -> int:
+        """CreditCharge for a payload of ``nbytes`` ([MS-SMB2] 3.1.5.2)."""
+        if not self.multi_credit or nbytes <= 65536:
+            return 1
+        return (nbytes - 1) // 65536 + 1
+
+    def _encrypt(self, tree) -> bool:
+        s = self.session
+        return s is not None and (s.encrypt_data or (tree is not None and tree.encrypt))
+
+    def _send(self, command, body, tree=None, deadline=None, payload=None, charge=1, sign=False):
+        [req] = self.conn.send([(command, body, payload, charge)], session=self.session,
+                               tree_id=tree.tree_id if tree is not None else 0, deadline=deadline,
+                               encrypt=self._encrypt(tree), sign=sign)
+        return req
+
+    def _call(self, command, body, tree=None, deadline=None, payload=None, charge=1, sign=False):
+        req = self._send(command, body, tree, deadline, payload, charge, sign)
+        return self.conn.wait(req, deadline, self.session)
+
+    def _compound(self, items, tree, deadline):
+        reqs = self.conn.send(items, session=self.session, tree_id=tree.tree_id, deadline=deadline,
+                              related=True, encrypt=self._encrypt(tree))
+        return self.conn.wait_all(reqs, deadline, self.session)
+
+    @staticmethod
+    def fail(req, what: str):
+        h = req.header
+        return OperationFailure("%s failed" % what, [SMBMessageRecord(h.command, h.status, h.message_id)],
+                                status=h.status)
+
+    def _check(self, req, what: str, ok=(C.STATUS_SUCCESS,)):
+        if req.header.status not in ok:
+            raise self.fail(req, what)
+
+    # --- session ------------------------------------------------------------------------
+    def authenticate(self, deadline: float) -> bool:
+        from smb import ntlm, securityblob
+
+        cfg = self.config
+        auth = securityblob.SPNEGOAuthenticator(ntlm.NTLMAuthenticator(
+            cfg.username, cfg.password, cfg.domain, cfg.my_name, cfg.use_ntlm_v2))
+        session = Session(self.dialect, self.state.preauth_hash)
+        self.session = None
+        try:
+            token = auth.initial_token(self.negotiate_response.security_buffer or None)
+        except securityblob.AuthenticationRejected:
+            return False
+        mode = self.state.security_mode
+        is311 = self.dialect == C.DIALECT_3_1_1
+        while True:
+            body = M.session_setup_request(token, mode, 0)
+            [req] = self.conn.send([(C.SESSION_SETUP, body, None, 1)], session=session,
+                                   deadline=deadline, capture=is311)
+            session.update_preauth(req.sent)
+            self.conn.wait(req, deadline, session)
+            hdr = req.header
+            status = hdr.status
+            if status == C.STATUS_MORE_PROCESSING_REQUIRED:
+                if not hdr.session_id or (session.session_id and hdr.session_id != session.session_id):
+                    raise self.conn.fail(ProtocolError("SESSION_SETUP response with SessionId 0x%X"
+                                                       % hdr.session_id))
+                session.session_id = hdr.session_id
+                session.update_preauth(req.response)
+                _flags, server_token = M.parse_session_setup_response(req.response)
+                try:
+                    token = auth.respond(server_token)
+                except securityblob.AuthenticationRejected:
+                    return False
+                continue
+            if status != C.STATUS_SUCCESS:
+                if status in C.LOGON_REJECTED_STATUSES:
+                    return False
+                raise self.fail(req, "SESSION_SETUP")
+            if session.session_id and hdr.session_id != session.session_id:
+                raise self.conn.fail(ProtocolError("SESSION_SETUP success for another SessionId"))
+            session.session_id = hdr.session_id
+            flags, server_token = M.parse_session_setup_response(req.response)
+            self._finish_session(session, flags, hdr, req, auth)
+            try:
+                auth.finish(server_token or None)
+            except securityblob.AuthenticationRejected:
+                return False
+            except ProtocolError as e:
+                raise self.conn.fail(e)
+            req.release()
+            self.session = session
+            self.conn.sessions[session.session_id] = session
+            return True
+
+    def _finish_session(self, session, flags, hdr, req, auth) -> None:
+        session.is_guest = bool(flags & C.SESSION_FLAG_IS_GUEST)
+        # Samba answers an NTLM anonymous logon with SessionFlags 0, not IS_NULL: the client
+        # knows it logged on anonymously (its session key is all zero), so no signing either way
+        session.is_anonymous = bool(flags & C.SESSION_FLAG_IS_NULL) or auth.ntlm.is_anonymous
+        unsigned_session = session.is_guest or session.is_anonymous
+        if unsigned_session:
+            if self.config.require_encryption:
+                raise UnsupportedFeature("encryption required but the session is guest/anonymous")
+            return
+        try:
+            session.establish_keys(auth.session_key, self.negotiate_response.signing_algorithm_id,
+                                   self.cipher_id)
+        except ValueError as e:
+            raise self.conn.fail(ProtocolError("cannot derive SMB2 keys: %s" % e))
+        signed = bool(hdr.flags & C.FLAGS_SIGNED)
+        if signed:
+            try:
+                verify_signature(session.signer, req.response)
+            except ProtocolError as e:
+                raise self.conn.fail(e)
+        want_sign = self.server_requires_signing or (
+            self.config.sign_options == SIGN_WHEN_SUPPORTED
+            and self.negotiate_response.security_mode & C.NEGOTIATE_SIGNING_ENABLED)
+        session.encrypt_data = bool(flags & C.SESSION_FLAG_ENCRYPT_DATA) or self.config.require_encryption
+        if (want_sign or self.dialect == C.DIALECT_3_1_1 or session.encrypt_data) and not signed:
+            raise self.conn.fail(ProtocolError("the final SESSION_SETUP response is not signed"))
+        session.signing_required = bool(want_sign)
+        if session.encrypt_data:
+            if self.cipher_id is None or session.encryption_key is None:
+                raise UnsupportedFeature("SMB3 encryption is required but dialect 0x%04X / the server "
+                                         "offers no cipher" % self.dialect)
+            if self.conn.encryption is None:
+                self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
+
+    def logoff(self, deadline: float) -> None:
+        if self.session is None:
+            return
+        req = self._call(C.LOGOFF, M.SIMPLE_BODY, None, deadline)
+        self._check(req, "LOGOFF")
+        self.conn.sessions.pop(self.session.session_id, None)
+        self.session = None
+
+    def close(self) -> None:
+        try:
+            self.transport.close()
+        except Exception:
+            pass
+
+    def echo(self, data: bytes, deadline: float) -> bytes:
+        req = self._call(C.ECHO, M.SIMPLE_BODY, None, deadline)
+        self._check(req, "ECHO")
+        M.parse_simple_response(req.response, "ECHO")
+        return data
+
+    # --- trees ----------------------------------------------------------------------------
+    def tree_connect(self, share: str, deadline: float) -> Tree:
+        path = "\\\\%s\\%s" % (self.server_name, share)
+        # 3.1.1 clients sign TREE_CONNECT even when signing is not required ([MS-SMB2]
+        # 3.2.4.1.1): it protects the negotiation (which replaced VALIDATE_NEGOTIATE_INFO)
+        sign = self.dialect == C.DIALECT_3_1_1
+        req = self._call(C.TREE_CONNECT, M.tree_connect_request(path), None, deadline, sign=sign)
+        self._check(req, "TREE_CONNECT to %s" % share)
+        stype, sflags, caps, access = M.parse_tree_connect_response(req.response)
+        encrypt = bool(sflags & C.SHAREFLAG_ENCRYPT_DATA)
+        if encrypt and (self.session is None or self.session.encryption_key is None):
+            raise UnsupportedFeature("share %s requires SMB3 encryption, unavailable on this session" % share)
+        if encrypt and self.conn.encryption is None:
+            self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
+        tree = Tree(tree_id=req.header.tree_id, share_name=share, share_type=stype, share_flags=sflags,
+                    capabilities=caps, maximal_access=access, encrypt=encrypt)
+        if self.dialect in (C.DIALECT_3_0, C.DIALECT_3_0_2) and not self._validated:
+            self._validate_negotiate(tree, deadline)
+        return tree
+
+    def _validate_negotiate(self, tree: Tree, deadline: float) -> None:
+        """FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 3.2.5.5 / 3.2.5.14.12, 2.2.31.4, 2.2.32.6):
+        a signed round trip proving that nobody tampered with the 3.0/3.0.2 NEGOTIATE."""
+        s = self.session
+        if s is None or s.signer is None or s.is_guest or s.is_anonymous:
+            return
+        st = self.state
+        neg = self.negotiate_response
+        data = struct.pack("<I16sHH", st.capabilities, st.client_guid, st.security_mode,
+                           len(st.offered)) + struct.pack("<%dH" % len(st.offered), *st.offered)
+        body = M.ioctl_request(M.RELATED_FILE_ID, C.FSCTL_VALIDATE_NEGOTIATE_INFO, data, 24)
+        req = self._call(C.IOCTL, body, tree, deadline, sign=not self._encrypt(tree))
+        status = req.header.status
+        if not (req.header.flags & C.FLAGS_SIGNED or self._encrypt(tree)) or status == C.STATUS_ACCESS_DENIED:
+            raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO answered unsigned or denied"))
+        if status == C.STATUS_SUCCESS:
+            _code, _fid, out = M.parse_ioctl_response(req.response)
+            if len(out) < 24:
+                raise self.conn.fail(ProtocolError("short VALIDATE_NEGOTIATE_INFO response"))
+            caps, guid, mode, dialect = struct.unpack_from("<I16sHH", out)
+            if (caps, bytes(guid), mode, dialect) != (neg.capabilities, neg.server_guid,
+                                                      neg.security_mode, neg.dialect):
+                raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO mismatch: the NEGOTIATE "
+                                                   "exchange was tampered with"))
+        self._validated = True
+
+    def tree_disconnect(self, tree: Tree, deadline: float) -> None:
+        req = self._call(C.TREE_DISCONNECT, M.SIMPLE_BODY, tree, deadline)
+        self._check(req, "TREE_DISCONNECT")
+
+    # --- opens ----------------------------------------------------------------------------
+    def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,
+               share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
+               deadline: float) -> OpenResult:
+        body = M.create_request(path, desired_access=desired_access, file_attributes=file_attributes,
+                                share_access=share_access, create_disposition=create_disposition,
+                                create_options=create_options)
+        req = self._call(C.CREATE, body, tree, deadline)
+        self._check(req, "CREATE %s" % path)
+        return open_result(M.parse_create_response(req.response))
+
+    def close_file(self, tree: Tree, file_id, deadline: float) -> None:
+        req = self._call(C.CLOSE, M.close_request(file_id), tree, deadline)
+        self._check(req, "CLOSE")
+
+    def flush(self, tree: Tree, file_id, deadline: float) -> None:
+        req = self._call(C.FLUSH, M.flush_request(file_id), tree, deadline)
+        self._check(req, "FLUSH")
+
+    def read(self, tree: Tree, file_id, offset: int, length: int, deadline: float) -> bytes:
+        length = max(0, min(length, self.max_read_size))
+        req = self._call(C.READ, M.read_request(file_id, offset, length), tree, deadline,
+                         charge=self.charge(length))
+        if req.header.status == C.STATUS_END_OF_FILE:
+            return b""
+        self._check(req, "READ")
+        data, _rem = M.parse_read_response(req.response)
+        return bytes(data)
+
+    def write(self, tree: Tree, file_id, offset: int, data, deadline: float) -> int:
+        """One WRITE of at most ``max_write_size`` bytes; returns the count written."""
+        data = memoryview(data)[:self.max_write_size]
+        req = self._call(C.WRITE, M.write_request(file_id, offset, len(data)), tree, deadline,
+                         payload=data, charge=self.charge(len(data)))
+        self._check(req, "WRITE")
+        return M.parse_write_response(req.response)
+
+    def read_to(self, tree: Tree, file_id, offset: int, length: int,
+                sink: Callable[[memoryview], object], deadline: float,
+                progress: Optional[Callable[[int], object]] = None) -> int:
+        return transfer.read_to(self, tree, file_id, offset, length, sink, deadline, progress)
+
+    def write_from(self, tree: Tree, file_id, offset: int, source: Callable[[int], bytes],
+                   deadline: float, progress: Optional[Callable[[int], object]] = None) -> int:
+        return transfer.write_from(self, tree, file_id, offset, source, deadline, progress)
+
+    def list_directory(self, tree: Tree, path: str, pattern: str, deadline: float) -> Iterator[memoryview]:
+        return transfer.list_directory(self, tree, path, pattern or "*", deadline, DIR_PAGE if self.multi_credit else 65536)
+
+    # --- information ------------------------------------------------------------------------
+    def query_info(self, tree: Tree, file_id, info_type: int, info_class: int, deadline: float,
+                   additional_information: int = 0, output_buffer_length: int = 65536) -> bytes:
+        length = min(output_buffer_length, self.max_transact_size)
+        for _attempt in range(2):
+            body = M.query_info_request(file_id, info_type, info_class, length, additional_information)
+            req = self._call(C.QUERY_INFO, body, tree, deadline, charge=self.charge(length))
+            status = req.header.status
+            if status == C.STATUS_BUFFER_TOO_SMALL:
+                _n, err = M.parse_error(req.response)
+                if len(err) >= 4:
+                    needed = int.from_bytes(err[:4], "little")
+                    if length < needed <= self.max_transact_size:
+                        length = needed
+                        continue
+            self._check(req, "QUERY_INFO", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
+            out = M.parse_query_info_response(req.response)
+            return PartialData(out) if status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
+        raise self.fail(req, "QUERY_INFO")
+
+    def set_info(self, tree: Tree, file_id, info_type: int, info_class: int, data: bytes,
+                 deadline: float, additional_information: int = 0) -> None:
+        body = M.set_info_request(file_id, info_type, info_class, data, additional_information)
+        req = self._call(C.SET_INFO, body, tree, deadline, charge=self.charge(len(data)))
+        self._check(req, "SET_INFO")
+
+    def query_path_info(self, tree: Tree, path: str, info_type: int, info_class: int,
+                        deadline: float, additional_information: int = 0,
+                        output_buffer_length: int = 65536, desired_access: int = None,
+                        create_options: int = 0) -> bytes:
+        """CREATE + QUERY_INFO + CLOSE in one related compound (one round trip)."""
+        if desired_access is None:
+            desired_access = C.FILE_READ_ATTRIBUTES | C.FILE_READ_EA | C.SYNCHRONIZE
+            if info_type == INFO_SECURITY:
+                desired_access |= C.READ_CONTROL
+        length = min(output_buffer_length, self.max_transact_size)
+        items = [
+            (C.CREATE, M.create_request(path, desired_access=desired_access, create_options=create_options),
+             None, 1),
+            (C.QUERY_INFO, M.query_info_request(M.RELATED_FILE_ID, info_type, info_class, length,
+                                                additional_information), None, self.charge(length)),
+            (C.CLOSE, M.close_request(M.RELATED_FILE_ID), None, 1),
+        ]
+        creq, qreq, _close = self._compound(items, tree, deadline)
+        self._check(creq, "CREATE %s" % path)
+        self._check(qreq, "QUERY_INFO %s" % path, (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
+        out = M.parse_query_info_response(qreq.response)
+        return PartialData(out) if qreq.header.status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
+
+    def ioctl(self, tree: Tree, file_id, ctl_code: int, input_data: bytes, max_output: int,
+              deadline: float) -> bytes:
+        max_output = min(max_output, self.max_transact_size)
+        body = M.ioctl_request(file_id, ctl_code, input_data, max_output)
+        req = self._call(C.IOCTL, body, tree, deadline,
+                         charge=self.charge(max(len(input_data), max_output)))
+        self._check(req, "IOCTL 0x%08X" % ctl_code, (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
+        _code, _fid, out = M.parse_ioctl_response(req.response)
+        return PartialData(out) if req.header.status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
+
+    def transact_pipe(self, tree: Tree, file_id, data: bytes, deadline: float) -> bytes:
+        max_out = min(self.max_transact_size, 1024 * 1024)
+        out = self.ioctl(tree, file_id, C.FSCTL_PIPE_TRANSCEIVE, data, max_out, deadline)
+        if not isinstance(out, PartialData):
+            return out
+        parts = [bytes(out)]
+        while True:
+            n = min(self.max_read_size, PIPE_READ)
+            req = self._call(C.READ, M.read_request(file_id, 0, n), tree, deadline, charge=self.charge(n))
+            status = req.header.status
+            self._check(req, "READ (pipe)", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
+            chunk, _rem = M.parse_read_response(req.response)
+            parts.append(bytes(chunk))
+            if status == C.STATUS_SUCCESS:
+                return b"".join(parts)
+
+
+def _guard(method):
+    """Malformed server data found while parsing a response breaks the connection."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ProtocolError as e:
+            raise self.conn.fail(e)
+    return wrapper
+
+
+for _name in ("authenticate", "logoff", "echo", "tree_connect", "tree_disconnect", "create",
+              "close_file", "flush", "read", "write", "read_to", "write_from", "query_info",
+              "set_info", "query_path_info", "ioctl", "transact_pipe"):
+    setattr(SMB2Engine, _name, _guard(getattr(SMB2Engine, _name)))
+del _name
+
+
+def open_result(r) -> OpenResult:
+    return OpenResult(file_id=r.file_id, create_action=r.create_action, creation_time=r.creation_time,
+                      last_access_time=r.last_access_time, last_write_time=r.last_write_time,
+                      change_time=r.change_time, allocation_size=r.allocation_size,
+                      end_of_file=r.end_of_file, file_attributes=r.file_attributes,
+                      is_directory=bool(r.file_attributes & C.FILE_ATTRIBUTE_DIRECTORY))

@@ -1,0 +1,214 @@
+"""Pipelined SMB2 transfers and directory listing.
+
+Pipelined READ / WRITE ([MS-SMB2] 3.2.4.7, 3.2.4.8) with several requests outstanding at
+once (3.2.4.1.5 multi-credit requests, 3.2.5.1.4 credits granted), delivering data in file
+order with bounded memory; QUERY_DIRECTORY (3.2.4.17) sent as a related compound with the
+CREATE of the directory (3.2.4.1.4), SMB2_RESTART_SCANS on the first page, paging until
+STATUS_NO_MORE_FILES.
+
+Memory: at most ``WINDOW`` requests of ``CHUNK`` bytes are in flight (8 MiB). In-order READ
+responses are handed to the sink straight from the transport buffer; only responses that
+arrive ahead of their turn are copied. WRITE payloads go to the transport as separate buffers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout
+from smb.smb2 import constants as C
+from smb.smb2 import messages as M
+
+CHUNK = 1024 * 1024
+WINDOW = 8
+_read_request = M.read_request
+_write_request = M.write_request
+_parse_read = M.parse_read_response
+_parse_write = M.parse_write_response
+
+
+def _window(engine, chunk: int) -> int:
+    """Requests in flight: at most WINDOW, and no more than the credit target allows."""
+    per = engine.charge(chunk)
+    return max(1, min(WINDOW, engine.conn.target_credits // (2 * per)))
+
+
+def _abandon(conn, inflight, session) -> None:
+    """After an error or early stop: responses still to come are discarded on arrival."""
+    for item in inflight:
+        req = item[0]
+        if not req.done:
+            req.abandoned = True  # its response is dropped when it arrives
+
+
+def _wait_head(conn, req, inflight, deadline, session) -> None:
+    try:
+        conn.wait(req, deadline, session)
+    except SMBTimeout:
+        for item in inflight:
+            if not item[0].done:
+                conn.cancel(item[0], session)
+        raise
+
+
+def read_to(engine, tree, file_id, offset, length, sink, deadline, progress=None) -> int:
+    conn = engine.conn
+    session = engine.session
+    chunk = min(engine.max_read_size, CHUNK)
+    if 0 <= length < chunk:
+        chunk = max(1, length)
+    window = _window(engine, chunk)
+    encrypt = engine._encrypt(tree)
+    tree_id = tree.tree_id
+    end = offset + length if length >= 0 else None
+    next_off = offset
+    inflight = deque()
+    delivered = 0
+    eof = False
+    send = conn.send
+    try:
+        while True:
+            while not eof and len(inflight) < window and (end is None or next_off < end):
+                size = chunk if end is None else min(chunk, end - next_off)
+                charge = engine.charge(size)
+                if inflight and conn.credits < charge:
+                    break
+                [req] = send([(C.READ, _read_request(file_id, next_off, size), None, charge)],
+                             session=session, tree_id=tree_id, deadline=deadline, encrypt=encrypt)
+                inflight.append((req, size))
+                next_off += size
+            if not inflight:
+                break
+            req, size = inflight[0]
+            if not req.done:
+                _wait_head(conn, req, inflight, deadline, session)
+            inflight.popleft()
+            status = req.header.status
+            if status == C.STATUS_END_OF_FILE:
+                eof = True
+                req.release()
+                continue
+            if status != C.STATUS_SUCCESS:
+                h = req.header
+                raise OperationFailure("READ failed", [SMBMessageRecord(h.command, h.status, h.message_id)],
+                                       status=h.status)
+            data, _rem = _parse_read(req.response)
+            n = len(data)
+            if n:
+                sink(data)
+            req.release()
+            delivered += n
+            if progress is not None and n:
+                progress(n)
+            if n < size:
+                eof = True
+    finally:
+        _abandon(conn, inflight, session)
+    return delivered
+
+
+def write_from(engine, tree, file_id, offset, source, deadline, progress=None) -> int:
+    conn = engine.conn
+    session = engine.session
+    chunk = min(engine.max_write_size, CHUNK)
+    window = _window(engine, chunk)
+    encrypt = engine._encrypt(tree)
+    tree_id = tree.tree_id
+    next_off = offset
+    inflight = deque()
+    written = 0
+    exhausted = False
+    pending = None  # data read from the source but not yet sent
+    send = conn.send
+    try:
+        while True:
+            while not exhausted and len(inflight) < window:
+                data = pending if pending is not None else source(chunk)
+                pending = None
+                if not data:
+                    exhausted = True
+                    break
+                mv = memoryview(data)
+                if len(mv) > chunk:  # a source returning more than asked: split
+                    pending, mv = mv[chunk:], mv[:chunk]
+                charge = engine.charge(len(mv))
+                if inflight and conn.credits < charge:
+                    pending = mv if pending is None else bytes(mv) + bytes(pending)
+                    break
+                [req] = send([(C.WRITE, _write_request(file_id, next_off, len(mv)), mv, charge)],
+                             session=session, tree_id=tree_id, deadline=deadline, encrypt=encrypt)
+                inflight.append((req, next_off, mv))
+                next_off += len(mv)
+            if not inflight:
+                break
+            req, off, mv = inflight[0]
+            if not req.done:
+                _wait_head(conn, req, inflight, deadline, session)
+            inflight.popleft()
+            h = req.header
+            if h.status != C.STATUS_SUCCESS:
+                raise OperationFailure("WRITE failed", [SMBMessageRecord(h.command, h.status, h.message_id)],
+                                       status=h.status)
+            count = _parse_write(req.response)
+            req.release()
+            if count > len(mv):
+                raise conn.fail(ProtocolError("WRITE response claims %d bytes of %d" % (count, len(mv))))
+            while count < len(mv):  # short write: finish this range synchronously
+                if count == 0:
+                    raise OperationFailure("WRITE wrote 0 bytes", [SMBMessageRecord(h.command, h.status,
+                                                                                    h.message_id)], status=0)
+                written += count
+                if progress is not None:
+                    progress(count)
+                off += count
+                mv = mv[count:]
+                count = engine.write(tree, file_id, off, mv, deadline)
+            written += count
+            if progress is not None and count:
+                progress(count)
+    finally:
+        _abandon(conn, inflight, session)
+    return written
+
+
+def list_directory(engine, tree, path, pattern, deadline, page):
+    """Generator of FileBothDirectoryInformation buffers, one per QUERY_DIRECTORY response."""
+    try:
+        yield from _list_directory(engine, tree, path, pattern, deadline, page)
+    except ProtocolError as e:
+        raise engine.conn.fail(e)
+
+
+def _list_directory(engine, tree, path, pattern, deadline, page):
+    access = C.FILE_LIST_DIRECTORY | C.FILE_READ_ATTRIBUTES | C.SYNCHRONIZE
+    create = M.create_request(path, desired_access=access, share_access=7,
+                              create_disposition=C.FILE_OPEN, create_options=C.FILE_DIRECTORY_FILE)
+    charge = engine.charge(page)
+    query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION,
+                                      C.RESTART_SCANS, page)
+    creq, qreq = engine._compound([(C.CREATE, create, None, 1), (C.QUERY_DIRECTORY, query, None, charge)],
+                                  tree, deadline)
+    engine._check(creq, "CREATE (directory) %s" % path)
+    file_id = M.parse_create_response(creq.response).file_id
+    creq.release()
+    try:
+        req = qreq
+        while True:
+            status = req.header.status
+            if status == C.STATUS_NO_MORE_FILES:
+                return
+            engine._check(req, "QUERY_DIRECTORY %s" % path)
+            out = M.parse_query_directory_response(req.response)
+            buf = memoryview(bytes(out))
+            req.release()
+            if not len(buf):
+                return
+            yield buf
+            body = M.query_directory_request(file_id, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION, 0, page)
+            req = engine._call(C.QUERY_DIRECTORY, body, tree, deadline, charge=charge)
+    finally:
+        try:
+            if engine.conn.broken is None:
+                engine.close_file(tree, file_id, deadline)
+        except Exception:
+            pass

@@ -1,0 +1,60 @@
+"""Authentication through SMBConnection.connect() against the private Samba (NTLM over SPNEGO)."""
+
+import pytest
+
+from smb import smb_structs
+from smb.SMBConnection import SMBConnection
+
+pytestmark = pytest.mark.integration
+
+
+def _connect(info, user=None, password=None, v2=True, direct=True, smb1=False):
+    old = smb_structs.SUPPORT_SMB2
+    smb_structs.SUPPORT_SMB2 = not smb1
+    try:
+        c = SMBConnection(info.user if user is None else user,
+                          info.password if password is None else password,
+                          "AUTHTEST", info.server_name, use_ntlm_v2=v2, is_direct_tcp=direct)
+        ok = c.connect(info.host, info.port if direct else info.netbios_port, timeout=30)
+    finally:
+        smb_structs.SUPPORT_SMB2 = old
+    return c, ok
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "netbios"])
+def test_ntlmv2_right_wrong_unknown(samba, direct):
+    c, ok = _connect(samba, direct=direct)
+    assert ok is True
+    assert "public" in [s.name for s in c.listShares()]
+    c.close()
+    assert _connect(samba, password="not-the-password", direct=direct)[1] is False
+    assert _connect(samba, user="nobody-here", direct=direct)[1] is False
+
+
+def test_password_callable(samba):
+    c, ok = _connect(samba, password=lambda: samba.password)
+    assert ok is True
+    c.close()
+
+
+@pytest.mark.parametrize("smb1", [False, True], ids=["smb2", "smb1"])
+def test_ntlmv1_where_permitted(samba_factory, smb1):
+    info = samba_factory("ntlmv1")
+    c, ok = _connect(info, v2=False, smb1=smb1)
+    assert ok is True and c.isUsingSMB2 is (not smb1)
+    assert c.listPath(info.share, "/")
+    c.close()
+    assert _connect(info, password="wrong", v2=False, smb1=smb1)[1] is False
+
+
+def test_ntlmv1_refused_by_default_server(samba):
+    # Samba's default "ntlm auth = ntlmv2-only" refuses NTLMv1 responses
+    assert _connect(samba, v2=False)[1] is False
+
+
+def test_anonymous_null_session_lists_shares(samba):
+    c, ok = _connect(samba, user="", password="")
+    assert ok is True
+    names = [s.name for s in c.listShares()]
+    assert "IPC$" in names and "public" in names
+    c.close()
