@@ -38,7 +38,8 @@ def run_client(python, isolated, info, smb1, tasks):
     args = [python] + (["-I"] if isolated else []) + [
         os.path.join(HERE, "runner.py"), info.host, str(info.port), info.user, info.password,
         info.share, info.server_name, "1", "1" if smb1 else "0"] + tasks
-    r = subprocess.run(args, capture_output=True, text=True, cwd="/tmp")
+    env = dict(os.environ, PYTHONPATH=ROOT)  # ours from this checkout; pysmb runs with -I
+    r = subprocess.run(args, capture_output=True, text=True, cwd="/tmp", env=env)
     if r.returncode != 0:
         raise RuntimeError("client failed: %s" % r.stderr[-2000:])
     out = json.loads(r.stdout.strip().splitlines()[-1])

@@ -17,6 +17,7 @@ import nmb.transport
 from smb import fscc, smb_structs
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
 from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, Tree
+from smb.errors import UnsupportedFeature
 from smb.operations import (
     Progress,
     deadline_after,
@@ -102,6 +103,10 @@ class SMBConnection:
             from smb.negotiate import open_engine
 
             engine = open_engine(transport, config, deadline)
+            if config.require_encryption and not engine.is_smb2:
+                # SMB1 has no standard encryption: refuse before sending credentials
+                raise UnsupportedFeature("require_encryption: the server negotiated SMB1 (NT LM 0.12), "
+                                         "which has no encryption (SMB 3.0 or later is needed)")
             self.auth_result = bool(engine.authenticate(deadline))
         except BaseException:
             transport.close()
@@ -119,10 +124,9 @@ class SMBConnection:
         if engine is None:
             return
         try:
-            deadline = deadline_after(5)
-            for tree in trees.values():
-                engine.tree_disconnect(tree, deadline)
-            engine.logoff(deadline)
+            # LOGOFF ends the session's tree connects too ([MS-SMB2] 3.3.5.6, [MS-CIFS]
+            # 3.3.5.4): no TREE_DISCONNECT round trip per share
+            engine.logoff(deadline_after(5))
         except Exception:
             pass
         finally:
@@ -188,15 +192,22 @@ class SMBConnection:
 
         deadline = deadline_after(timeout)
         engine = self._need_engine()
+        opened = None
+
+        def exchange(pdus):
+            nonlocal opened
+            opened, replies = engine.open_pipe(tree, "srvsvc", pdus, deadline)
+            fid = opened.file_id
+            return (replies, lambda data: engine.transact_pipe(tree, fid, data, deadline),
+                    lambda: engine.read(tree, fid, 0, 65536, deadline))
+
         with self._failure("list shares", "IPC$"):
             tree = self._tree("IPC$", deadline)
-            access = fscc.FILE_READ_DATA | fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | \
-                fscc.SYNCHRONIZE
-            with self._open(tree, "srvsvc", deadline, desired_access=access,
-                            share_access=fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE) as pipe:
-                shares = srvsvc.net_share_enum(
-                    lambda data: engine.transact_pipe(tree, pipe.file_id, data, deadline),
-                    self.remote_name or "*SMBSERVER")
+            try:
+                shares = srvsvc.pipelined_share_enum(exchange, self.remote_name or "*SMBSERVER")
+            finally:
+                if opened is not None:
+                    engine.close_file(tree, opened.file_id, deadline)
         return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
 
     # ------------------------------------------------------------------ listings
@@ -211,12 +222,13 @@ class SMBConnection:
         deadline = deadline_after(timeout)
         npath = normalize_path(path)
         results: List[SharedFile] = []
+        append = results.append
         with self._failure("list", service_name, path):
             tree = self._tree(service_name, deadline)
             for page in self._engine.list_directory(tree, npath, pattern, deadline):
                 for entry in fscc.parse_both_directory_information(page):
                     if matches_search(entry.file_attributes, search):
-                        results.append(entry_to_shared_file(entry))
+                        append(entry_to_shared_file(entry))
         return results
 
     def listSnapshots(self, service_name, path, timeout=30):

@@ -34,6 +34,9 @@ INFO_FILESYSTEM = 0x02
 INFO_SECURITY = 0x03
 INFO_QUOTA = 0x04
 
+#: named pipe access: FILE_READ_DATA | FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE
+PIPE_ACCESS = 0x00000001 | 0x00000002 | 0x00000080 | 0x00100000
+
 
 @dataclass
 class ClientConfig:
@@ -51,6 +54,14 @@ class ClientConfig:
     support_smb2x: bool = True  # smb.smb_structs.SUPPORT_SMB2x
     extended_security: bool = True  # smb.smb_structs.SUPPORT_EXTENDED_SECURITY (SMB1 only)
     dialects: Optional[tuple] = None  # restrict SMB2 dialects (e.g. (0x0202, 0x0210)); None = all
+    #: SMB3 ciphers the client accepts, most preferred first ([MS-SMB2] 2.2.3.1.2 ids: 1
+    #: AES-128-CCM, 2 AES-128-GCM, 3 AES-256-CCM, 4 AES-256-GCM); None = all. 3.0/3.0.2 only
+    #: know AES-128-CCM: without it they cannot encrypt.
+    ciphers: Optional[tuple] = None
+    #: signing algorithms the client accepts, most preferred first ([MS-SMB2] 2.2.3.1.7 ids: 0
+    #: HMAC-SHA256, 1 AES-CMAC, 2 AES-GMAC); None = all. Dialects whose only algorithm is
+    #: excluded are not offered (no HMAC-SHA256: no 2.0.2/2.1; no AES-CMAC: no 3.0/3.0.2).
+    signing_algorithms: Optional[tuple] = None
 
 
 @dataclass
@@ -180,6 +191,22 @@ class Engine(abc.ABC):
     def transact_pipe(self, tree: Tree, file_id: object, data: bytes, deadline: float) -> bytes:
         """Write ``data`` to a named pipe and read the whole reply (FSCTL_PIPE_TRANSCEIVE or
         SMB1 TRANSACTION TransactNmPipe; reads again while the server says BUFFER_OVERFLOW)."""
+
+    def open_pipe(self, tree: Tree, name: str, messages, deadline: float):
+        """Open the named pipe ``name`` and exchange each of ``messages`` in order
+        (:meth:`transact_pipe`). Returns ``(OpenResult, replies)``; the pipe stays open.
+        Engines that can batch (SMB2 compounds) do it in one round trip."""
+        opened = self.create(tree, name, desired_access=PIPE_ACCESS, share_access=3,
+                             deadline=deadline)
+        try:
+            replies = [self.transact_pipe(tree, opened.file_id, m, deadline) for m in messages]
+        except BaseException:
+            try:
+                self.close_file(tree, opened.file_id, deadline)
+            except Exception:
+                pass
+            raise
+        return opened, replies
 
     def rename_information(self, new_path: str, replace_if_exists: bool = False) -> bytes:
         """The FileRenameInformation buffer this dialect expects ([MS-FSCC] 2.4.37; SMB2

@@ -7,7 +7,8 @@ read-write shares. Run it by hand with::
     python -m tests.sambaserver --variant encrypt
 
 Variants (``VARIANTS``): default (NT1..SMB3_11), signing (mandatory), encrypt (SMB3 only,
-encryption required), smb1only, smb2only (2.0.2-2.1), smb3only, ntlmv1 (NTLMv1 permitted).
+encryption required), smb1only, smb2only (2.0.2-2.1), smb3only, ntlmv1 (NTLMv1 and non-extended
+NTLMv2 permitted), guest (unknown users become guest; share ``guestshare`` allows guests).
 
 When ``SMB_TEST_HOST`` is set, :func:`external_server` describes that server instead (see
 README, "Testing against another server").
@@ -32,6 +33,7 @@ TEST_USER = "smbpytest"
 TEST_PASSWORD = "Secr3t-pw"
 TEST_SHARE = "public"
 SHADOW_SHARE = "shadow"
+GUEST_SHARE = "guestshare"  # only on the "guest" variant
 SNAPSHOTS = ("@GMT-2024.01.02-03.04.05", "@GMT-2025.06.07-08.09.10")
 
 _COMMON = {
@@ -46,7 +48,8 @@ VARIANTS = {
     "smb1only": {"server max protocol": "NT1"},
     "smb2only": {"server min protocol": "SMB2_02", "server max protocol": "SMB2_10"},
     "smb3only": {"server min protocol": "SMB3_00"},
-    "ntlmv1": {"ntlm auth": "yes"},
+    "ntlmv1": {"ntlm auth": "yes", "raw NTLMv2 auth": "yes"},
+    "guest": {"map to guest": "bad user"},
 }
 
 
@@ -126,6 +129,9 @@ class SambaServer:
         for d in (share, shadow):
             os.makedirs(d)
             os.chown(d, uid, gid)
+        guest_dir = os.path.join(self.base, "guestshare")
+        os.makedirs(guest_dir)
+        os.chmod(guest_dir, 0o777)
         self._make_snapshots(shadow, uid, gid)
         port, nb_port = _free_port(), _free_port()
         while nb_port == port:
@@ -241,11 +247,15 @@ class SambaServer:
         }
         glob.update(_COMMON)
         glob.update(VARIANTS[self.variant])
+        guest = self.variant == "guest"
         glob.update(self.extra_conf)
         out = ["[global]"] + ["    %s = %s" % kv for kv in glob.items()]
         out += ["", "[%s]" % TEST_SHARE, "    path = %s" % share, "    read only = no",
                 "    valid users = %s" % TEST_USER, "    comment = smbpy test share",
                 "    create mask = 0644", "    directory mask = 0755"]
+        if guest:  # a share anyone may use, as the guest account (nobody)
+            out += ["", "[%s]" % GUEST_SHARE, "    path = %s" % os.path.join(b, "guestshare"),
+                    "    read only = no", "    guest ok = yes", "    comment = guest share"]
         out += ["", "[%s]" % SHADOW_SHARE, "    path = %s" % shadow, "    read only = no",
                 "    valid users = %s" % TEST_USER, "    comment = shadow copies",
                 "    vfs objects = shadow_copy2", "    shadow:mountpoint = %s" % shadow,

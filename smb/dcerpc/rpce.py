@@ -373,10 +373,34 @@ class RPCClient:
         return more
 
     def bind(self, interface_uuid, version, context_id=0) -> BindAck:
+        pdu, call_id = self.bind_pdu(interface_uuid, version, context_id)
+        return self.accept_bind_ack(self._transact(pdu), call_id, context_id)
+
+    def call(self, opnum, stub) -> bytes:
+        """Send a request and return the reassembled response stub."""
+        if not self.bound:
+            raise ProtocolError("DCE/RPC: call before bind")
+        frags, call_id = self.request_pdus(opnum, stub)
+        if self._write is not None:
+            for frag in frags[:-1]:
+                self._write(frag)
+            reply = self._transact(frags[-1])
+        else:
+            reply = self._transact(b"".join(frags))
+        return self.response_stub(reply, call_id)
+
+    # The steps of bind() and call(), for callers that pipeline them (send the BIND and the
+    # first REQUEST together, without waiting for the BIND_ACK: the pipe keeps their order).
+    def bind_pdu(self, interface_uuid, version, context_id=0):
+        """``(BIND PDU, call id)``."""
         call_id = self._next_call_id()
         pdu = bind(call_id, interface_uuid, version, context_id=context_id,
                    max_xmit_frag=self.max_xmit_frag, max_recv_frag=self.max_recv_frag)
-        ack = parse_bind_ack(self._complete(self._transact(pdu)), call_id)
+        return pdu, call_id
+
+    def accept_bind_ack(self, reply, call_id, context_id=0) -> BindAck:
+        """Check the server's answer to :meth:`bind_pdu`; the client is bound after it."""
+        ack = parse_bind_ack(self._complete(reply), call_id)
         if not ack.results:
             raise ProtocolError("DCE/RPC: BIND_ACK without a result")
         result, reason = ack.results[0][0], ack.results[0][1]
@@ -390,18 +414,14 @@ class RPCClient:
         self.bound = True
         return ack
 
-    def call(self, opnum, stub) -> bytes:
-        """Send a request and return the reassembled response stub."""
-        if not self.bound:
-            raise ProtocolError("DCE/RPC: call before bind")
+    def request_pdus(self, opnum, stub):
+        """``(REQUEST fragments, call id)`` for ``opnum`` with ``stub``."""
         call_id = self._next_call_id()
-        frags = request(call_id, opnum, stub, context_id=self.context_id, max_xmit_frag=self.max_xmit_frag)
-        if self._write is not None:
-            for frag in frags[:-1]:
-                self._write(frag)
-            reply = self._transact(frags[-1])
-        else:
-            reply = self._transact(b"".join(frags))
+        return request(call_id, opnum, stub, context_id=self.context_id,
+                       max_xmit_frag=self.max_xmit_frag), call_id
+
+    def response_stub(self, reply, call_id) -> bytes:
+        """The stub of the response to ``call_id``, reading further fragments as needed."""
         asm = ResponseAssembler(call_id)
         while not asm.feed(reply):
             reply = self._more()

@@ -193,24 +193,42 @@ def parse_share_enum_response(stub):
     return decode_netr_share_enum_response(stub)[0]
 
 
-def net_share_enum(rpc, server_name, read_more=None):
+def net_share_enum(rpc, server_name, read_more=None, first_stub=None):
     """Run NetrShareEnum level 1 over \\PIPE\\srvsvc and return ``[(name, type, remark), ...]``.
 
     ``rpc`` is an :class:`smb.dcerpc.rpce.RPCClient` (bound to SRVSVC here if it is not yet)
     or a plain ``transact(data) -> bytes`` callable (with an optional ``read_more``) around
-    which a client is built. Follows ERROR_MORE_DATA with the resume handle (bounded)."""
+    which a client is built. ``first_stub``: the response to the first request when the
+    caller already made it (see :func:`pipelined_share_enum`). Follows ERROR_MORE_DATA with
+    the resume handle (bounded)."""
     if not isinstance(rpc, RPCClient):
         rpc = RPCClient(rpc, read_more)
     if not rpc.bound:
         rpc.bind(SRVSVC_UUID, SRVSVC_VERSION)
     shares = []
     resume = 0
+    stub = first_stub
     for _ in range(1024):
-        stub = rpc.call(OPNUM_NETR_SHARE_ENUM, encode_netr_share_enum_request(server_name, resume_handle=resume))
+        if stub is None:
+            stub = rpc.call(OPNUM_NETR_SHARE_ENUM, encode_netr_share_enum_request(server_name, resume_handle=resume))
         got, total, new_resume = decode_netr_share_enum_response(stub)
         shares.extend(got)
         werror = _S_I.unpack_from(stub, len(stub) - 4)[0]
         if werror != ERROR_MORE_DATA or not got or not new_resume or new_resume == resume:
             return shares
-        resume = new_resume
+        resume, stub = new_resume, None
     raise ProtocolError("NetrShareEnum: the server keeps answering ERROR_MORE_DATA")
+
+
+def pipelined_share_enum(exchange, server_name):
+    """NetrShareEnum with the BIND and the first REQUEST sent together.
+
+    ``exchange(pdus) -> (replies, transact, read_more)`` sends the PDUs in order on a fresh
+    pipe and returns each one's reply plus the pipe's ``transact``/``read_more`` for any
+    further traffic (more fragments, ERROR_MORE_DATA paging)."""
+    rpc = RPCClient(None)
+    bind, bind_id = rpc.bind_pdu(SRVSVC_UUID, SRVSVC_VERSION)
+    frags, call_id = rpc.request_pdus(OPNUM_NETR_SHARE_ENUM, encode_netr_share_enum_request(server_name))
+    replies, rpc._transact, rpc._read_more = exchange([bind, b"".join(frags)])
+    rpc.accept_bind_ack(replies[0], bind_id)
+    return net_share_enum(rpc, server_name, first_stub=rpc.response_stub(replies[1], call_id))

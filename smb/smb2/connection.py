@@ -136,6 +136,12 @@ class Connection:
             total += max(1, it[3])
         self.acquire_credits(total, deadline)
         session_id = session.session_id if session is not None else 0
+        if not encrypt and session is not None and (
+                getattr(session, "encrypt_data", False) or tree_id in getattr(session, "encrypted_trees", ())):
+            # [MS-SMB2] 3.2.4.1.8: Session.EncryptData / TreeConnect.EncryptData mean every
+            # message MUST be encrypted; a clear-text request would leak what it carries
+            raise self.fail(ProtocolError("refusing to send %s in clear on a session/tree that "
+                                          "requires encryption" % C.COMMAND_NAMES.get(items[0][0], "?")))
         signer = session.signer if (session is not None and (session.signing_required or sign)
                                     and not encrypt) else None
         if encrypt and self.encryption is None:
@@ -254,10 +260,11 @@ class Connection:
     def _dispatch(self, data) -> None:
         encrypted = False
         magic = bytes(data[:4])
+        transform_sid = None
         if magic == C.TRANSFORM_MAGIC:
             if self.encryption is None:
                 raise ProtocolError("encrypted SMB3 message received but encryption is not active")
-            data, _sid = self.encryption.decrypt(data)
+            data, transform_sid = self.encryption.decrypt(data)
             data = memoryview(data)
             encrypted = True
         elif magic == C.COMPRESSION_MAGIC:
@@ -274,6 +281,10 @@ class Connection:
                 if hdr.command != C.OPLOCK_BREAK:
                     raise ProtocolError("unsolicited SMB2 message with command 0x%X" % hdr.command)
                 continue
+            if encrypted and hdr.session_id != transform_sid:
+                # decrypted with one session's key but claiming another session
+                raise ProtocolError("decrypted SMB2 message for SessionId 0x%X inside a "
+                                    "TRANSFORM_HEADER of SessionId 0x%X" % (hdr.session_id, transform_sid))
             req = self.outstanding.get(hdr.message_id)
             if req is None:
                 raise ProtocolError("SMB2 response for unknown MessageId %d" % hdr.message_id)
@@ -283,8 +294,12 @@ class Connection:
             pending = hdr.status == C.STATUS_PENDING
             if not pending and not encrypted:
                 self._verify(req, hdr, msg)
-            if req.encrypted and not encrypted and not pending:
+            if req.encrypted and not encrypted:
+                # interim responses included: they would set AsyncId and grant credits
                 raise ProtocolError("unencrypted response to an encrypted request")
+            if encrypted and req.session_id and req.session_id != transform_sid:
+                raise ProtocolError("response encrypted for SessionId 0x%X to a request of SessionId "
+                                    "0x%X" % (transform_sid, req.session_id))
             self.credits += hdr.credits
             if pending:
                 if hdr.flags & C.FLAGS_ASYNC_COMMAND:

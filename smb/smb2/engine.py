@@ -15,8 +15,8 @@ import functools
 import struct
 from typing import Callable, Iterator, Optional
 
-from smb.engine import INFO_SECURITY, Engine, OpenResult, Tree
-from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, UnsupportedFeature
+from smb.engine import INFO_SECURITY, PIPE_ACCESS, Engine, OpenResult, Tree
+from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout, UnsupportedFeature
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2 import transfer
@@ -27,6 +27,8 @@ from smb.smb2.session import Session, Smb3Encryption
 MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+ headers)
 DIR_PAGE = 256 * 1024
 PIPE_READ = 65536
+_DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0: "3.0",
+                  C.DIALECT_3_0_2: "3.0.2", C.DIALECT_3_1_1: "3.1.1"}
 
 
 class PartialData(bytes):
@@ -56,9 +58,36 @@ class SMB2Engine(Engine):
         self.max_transact_size = min(neg.max_transact_size, cap)
         self.server_requires_signing = bool(neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED)
         self.server_name = server_name or config.remote_name or getattr(self.transport, "host", "") or "*SMBSERVER"
-        self.cipher_id = cipher_for(neg)
+        #: Connection.CipherId (None: this connection cannot encrypt)
+        self.cipher_id = cipher_for(neg, config)
         self.session: Optional[Session] = None
+        #: FSCTL_VALIDATE_NEGOTIATE_INFO exchanges completed (3.0/3.0.2, [MS-SMB2] 3.2.5.14.12)
+        self.negotiate_validations = 0
         self._validated = False
+        if config.require_encryption and self.cipher_id is None:
+            # fail before any credentials are sent, never fall back to a clear-text session
+            raise UnsupportedFeature(
+                "require_encryption: the server negotiated SMB dialect %s, which %s" % (
+                    _DIALECT_NAMES.get(neg.dialect, "0x%04X" % neg.dialect),
+                    "has no encryption (SMB 3.0 or later is needed)" if neg.dialect < C.DIALECT_3_0
+                    else "offers no cipher this client accepts"))
+
+    # --- security state (read-only views) ------------------------------------------------
+    @property
+    def signing_algorithm(self) -> Optional[int]:
+        """The session's signing algorithm (C.SIGNING_*), None before/without signing keys."""
+        s = self.session
+        return s.signer.algorithm if s is not None and s.signer is not None else None
+
+    @property
+    def signing_active(self) -> bool:
+        """Every request of the session is signed (Session.SigningRequired)."""
+        return bool(self.session is not None and self.session.signing_required)
+
+    @property
+    def encryption_active(self) -> bool:
+        """Every message of the session is encrypted (Session.EncryptData)."""
+        return bool(self.session is not None and self.session.encrypt_data)
 
     # --- plumbing ---------------------------------------------------------------------
     def charge(self, nbytes: int) -> int:
@@ -69,7 +98,8 @@ class SMB2Engine(Engine):
 
     def _encrypt(self, tree) -> bool:
         s = self.session
-        return s is not None and (s.encrypt_data or (tree is not None and tree.encrypt))
+        return s is not None and (s.encrypt_data or (tree is not None and (
+            tree.encrypt or tree.tree_id in s.encrypted_trees)))
 
     def _send(self, command, body, tree=None, deadline=None, payload=None, charge=1, sign=False):
         [req] = self.conn.send([(command, body, payload, charge)], session=self.session,
@@ -216,12 +246,21 @@ class SMB2Engine(Engine):
         self._check(req, "TREE_CONNECT to %s" % share)
         stype, sflags, caps, access = M.parse_tree_connect_response(req.response)
         encrypt = bool(sflags & C.SHAREFLAG_ENCRYPT_DATA)
-        if encrypt and (self.session is None or self.session.encryption_key is None):
-            raise UnsupportedFeature("share %s requires SMB3 encryption, unavailable on this session" % share)
-        if encrypt and self.conn.encryption is None:
-            self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
         tree = Tree(tree_id=req.header.tree_id, share_name=share, share_type=stype, share_flags=sflags,
                     capabilities=caps, maximal_access=access, encrypt=encrypt)
+        if encrypt:
+            # TreeConnect.EncryptData ([MS-SMB2] 3.2.5.5): impossible without a cipher and keys,
+            # then the client disconnects the tree instead of using it in clear
+            if self.cipher_id is None or self.session is None or self.session.encryption_key is None:
+                try:
+                    self.tree_disconnect(tree, deadline)
+                except (OperationFailure, SMBTimeout):
+                    pass
+                raise UnsupportedFeature("share %s requires SMB3 encryption, unavailable on this "
+                                             "connection (dialect 0x%04X)" % (share, self.dialect))
+            if self.conn.encryption is None:
+                self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
+            self.session.encrypted_trees.add(tree.tree_id)
         if self.dialect in (C.DIALECT_3_0, C.DIALECT_3_0_2) and not self._validated:
             self._validate_negotiate(tree, deadline)
         return tree
@@ -250,11 +289,14 @@ class SMB2Engine(Engine):
                                                       neg.security_mode, neg.dialect):
                 raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO mismatch: the NEGOTIATE "
                                                    "exchange was tampered with"))
+        self.negotiate_validations += 1
         self._validated = True
 
     def tree_disconnect(self, tree: Tree, deadline: float) -> None:
         req = self._call(C.TREE_DISCONNECT, M.SIMPLE_BODY, tree, deadline)
         self._check(req, "TREE_DISCONNECT")
+        if self.session is not None:
+            self.session.encrypted_trees.discard(tree.tree_id)
 
     # --- opens ----------------------------------------------------------------------------
     def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,
@@ -365,11 +407,47 @@ class SMB2Engine(Engine):
         return PartialData(out) if req.header.status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
 
     def transact_pipe(self, tree: Tree, file_id, data: bytes, deadline: float) -> bytes:
-        max_out = min(self.max_transact_size, 1024 * 1024)
-        out = self.ioctl(tree, file_id, C.FSCTL_PIPE_TRANSCEIVE, data, max_out, deadline)
+        out = self.ioctl(tree, file_id, C.FSCTL_PIPE_TRANSCEIVE, data, self._pipe_max_out(), deadline)
         if not isinstance(out, PartialData):
             return out
-        parts = [bytes(out)]
+        return self._read_pipe_rest(tree, file_id, out, deadline)
+
+    def open_pipe(self, tree: Tree, name: str, messages, deadline: float):
+        """CREATE of the pipe and the first FSCTL_PIPE_TRANSCEIVE as one related compound
+        ([MS-SMB2] 3.2.4.1.4), the other messages after it: one round trip fewer than the
+        base class. Only the first goes in the compound: a server may process an operation
+        that goes async (a transceive) only as the last of a chain (Samba answers
+        STATUS_INTERNAL_ERROR otherwise; [MS-SMB2] 3.3.5.2.7 note)."""
+        if not messages:
+            return super().open_pipe(tree, name, messages, deadline)
+        max_out = self._pipe_max_out()
+        create = M.create_request(name, desired_access=PIPE_ACCESS, share_access=3,
+                                  create_disposition=C.FILE_OPEN)
+        first = messages[0]
+        ioctl = M.ioctl_request(M.RELATED_FILE_ID, C.FSCTL_PIPE_TRANSCEIVE, first, max_out)
+        creq, ireq = self._compound([(C.CREATE, create, None, 1),
+                                     (C.IOCTL, ioctl, None, self.charge(max(len(first), max_out)))],
+                                    tree, deadline)
+        self._check(creq, "CREATE (pipe) %s" % name)
+        opened = open_result(M.parse_create_response(creq.response))
+        try:
+            self._check(ireq, "IOCTL (pipe transceive)", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
+            out = bytes(M.parse_ioctl_response(ireq.response)[2])
+            if ireq.header.status == C.STATUS_BUFFER_OVERFLOW:
+                out = self._read_pipe_rest(tree, opened.file_id, out, deadline)
+            replies = [out] + [self.transact_pipe(tree, opened.file_id, m, deadline) for m in messages[1:]]
+        except BaseException:
+            if self.conn.broken is None:
+                self.close_file(tree, opened.file_id, deadline)
+            raise
+        return opened, replies
+
+    def _pipe_max_out(self) -> int:
+        return min(self.max_transact_size, 1024 * 1024)
+
+    def _read_pipe_rest(self, tree: Tree, file_id, first: bytes, deadline: float) -> bytes:
+        """The rest of a pipe message the server could not fit (STATUS_BUFFER_OVERFLOW)."""
+        parts = [bytes(first)]
         while True:
             n = min(self.max_read_size, PIPE_READ)
             req = self._call(C.READ, M.read_request(file_id, 0, n), tree, deadline, charge=self.charge(n))

@@ -25,14 +25,41 @@ CIPHERS = (C.CIPHER_AES_128_GCM, C.CIPHER_AES_128_CCM, C.CIPHER_AES_256_GCM, C.C
 SIGNING_ALGORITHMS = (C.SIGNING_AES_GMAC, C.SIGNING_AES_CMAC, C.SIGNING_HMAC_SHA256)
 
 
+def offered_ciphers(config) -> tuple:
+    """The ciphers of the 3.1.1 ENCRYPTION_CAPABILITIES context (``config.ciphers`` order)."""
+    wanted = getattr(config, "ciphers", None)
+    if wanted is None:
+        return CIPHERS
+    return tuple(c for c in dict.fromkeys(wanted) if c in CIPHERS)
+
+
+def offered_signing_algorithms(config) -> tuple:
+    """The algorithms of the 3.1.1 SIGNING_CAPABILITIES context."""
+    wanted = getattr(config, "signing_algorithms", None)
+    if wanted is None:
+        return SIGNING_ALGORITHMS
+    return tuple(a for a in dict.fromkeys(wanted) if a in SIGNING_ALGORITHMS)
+
+
 def offered_dialects(config) -> tuple:
-    """The SMB2 dialects this config allows, ascending."""
+    """The SMB2 dialects this config allows, ascending.
+
+    2.0.2/2.1 sign with HMAC-SHA256 only and 3.0/3.0.2 with AES-CMAC only ([MS-SMB2]
+    3.1.4.1): they are left out when ``config.signing_algorithms`` excludes that algorithm,
+    and 3.1.1 when no algorithm or cipher remains for its negotiate contexts."""
     if not getattr(config, "support_smb2x", True):
         wanted = (C.DIALECT_2_0_2,)
     else:
         wanted = C.ALL_DIALECTS
     if config.dialects:
         wanted = tuple(d for d in wanted if d in tuple(config.dialects))
+    algs = offered_signing_algorithms(config)
+    if C.SIGNING_HMAC_SHA256 not in algs:
+        wanted = tuple(d for d in wanted if d >= C.DIALECT_3_0)
+    if C.SIGNING_AES_CMAC not in algs:
+        wanted = tuple(d for d in wanted if d not in (C.DIALECT_3_0, C.DIALECT_3_0_2))
+    if not algs or not offered_ciphers(config):
+        wanted = tuple(d for d in wanted if d != C.DIALECT_3_1_1)
     if not wanted:
         raise UnsupportedFeature("no SMB2 dialect left to offer (config.dialects=%r)" % (config.dialects,))
     return tuple(sorted(wanted))
@@ -64,8 +91,8 @@ def build_request(config, offered, client_guid: bytes, salt: bytes = None):
     contexts = ()
     if C.DIALECT_3_1_1 in offered:
         contexts = (M.preauth_integrity_context(salt if salt is not None else os.urandom(32)),
-                    M.encryption_context(CIPHERS),
-                    M.signing_context(SIGNING_ALGORITHMS))
+                    M.encryption_context(offered_ciphers(config)),
+                    M.signing_context(offered_signing_algorithms(config)))
     return M.negotiate_request(offered, mode, caps, client_guid, contexts), mode, caps
 
 
@@ -99,11 +126,16 @@ def check_response(neg, offered, config) -> None:
         if neg.preauth_hash_id != C.HASH_SHA_512:
             raise ProtocolError("SMB 3.1.1 server selected preauth hash %r (SHA-512 offered)"
                                 % (neg.preauth_hash_id,))
-        if neg.cipher_id not in (None, 0) and neg.cipher_id not in CIPHERS:
+        if neg.cipher_id not in (None, 0) and neg.cipher_id not in offered_ciphers(config):
             raise ProtocolError("server selected cipher 0x%04X, which was not offered" % neg.cipher_id)
-        if neg.signing_algorithm_id is not None and neg.signing_algorithm_id not in SIGNING_ALGORITHMS:
+        if (neg.signing_algorithm_id is not None
+                and neg.signing_algorithm_id not in offered_signing_algorithms(config)):
             raise ProtocolError("server selected signing algorithm 0x%04X, which was not offered"
                                 % neg.signing_algorithm_id)
+        if neg.signing_algorithm_id is None and C.SIGNING_AES_CMAC not in offered_signing_algorithms(config):
+            # no SIGNING_CAPABILITIES answer means AES-CMAC ([MS-SMB2] 3.1.4.1)
+            raise UnsupportedFeature("the server would sign with AES-CMAC, excluded by "
+                                     "config.signing_algorithms")
     if neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED and config.sign_options == SIGN_NEVER:
         raise UnsupportedFeature("the server requires SMB2 signing but sign_options is SIGN_NEVER")
     if neg.max_read_size < 4096 or neg.max_write_size < 4096 or neg.max_transact_size < 4096:
@@ -111,10 +143,15 @@ def check_response(neg, offered, config) -> None:
                             % (neg.max_read_size, neg.max_write_size, neg.max_transact_size))
 
 
-def cipher_for(neg):
-    """The cipher of an SMB3 connection, or None when encryption is impossible."""
+def cipher_for(neg, config=None):
+    """The cipher of an SMB3 connection (Connection.CipherId), or None when encryption is
+    impossible: 3.1.1 takes the ENCRYPTION_CAPABILITIES choice (0: no common cipher);
+    3.0/3.0.2 use AES-128-CCM when the server has SMB2_GLOBAL_CAP_ENCRYPTION ([MS-SMB2]
+    3.2.5.2) and the config accepts that cipher."""
     if neg.dialect == C.DIALECT_3_1_1:
         return neg.cipher_id or None
     if neg.dialect in (C.DIALECT_3_0, C.DIALECT_3_0_2) and neg.capabilities & C.GLOBAL_CAP_ENCRYPTION:
+        if config is not None and C.CIPHER_AES_128_CCM not in offered_ciphers(config):
+            return None
         return C.CIPHER_AES_128_CCM
     return None

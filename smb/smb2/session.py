@@ -28,6 +28,7 @@ class HmacSha256Signer:
     ([MS-SMB2] 3.1.4.1); fed part by part, so large payloads are never joined."""
 
     __slots__ = ("_key",)
+    algorithm = C.SIGNING_HMAC_SHA256
 
     def __init__(self, session_key: bytes):
         self._key = bytes(session_key[:16]).ljust(16, b"\0")
@@ -54,6 +55,11 @@ class Smb3Signer:
 
         self._signer = crypto.Signer(algorithm, signing_key)
 
+    @property
+    def algorithm(self) -> int:
+        """SIGNING_HMAC_SHA256 (0), SIGNING_AES_CMAC (1) or SIGNING_AES_GMAC (2)."""
+        return self._signer.algorithm
+
     def sign(self, parts) -> bytes:
         msg = parts[0] if len(parts) == 1 else b"".join(parts)
         return self._signer.sign(msg)
@@ -78,7 +84,10 @@ class Session:
         self.session_key = None
         self.signer = None
         self.signing_required = False
+        #: Session.EncryptData: every message of the session is encrypted ([MS-SMB2] 3.2.4.1.8)
         self.encrypt_data = False
+        #: TreeIds whose TreeConnect.EncryptData is TRUE (SMB2_SHAREFLAG_ENCRYPT_DATA)
+        self.encrypted_trees = set()
         self.is_guest = False
         self.is_anonymous = False
         self.preauth_hash = preauth_hash
@@ -86,6 +95,10 @@ class Session:
         self.decryption_key = None
         self.application_key = None
         self.nonces = None
+
+    def must_encrypt(self, tree_id: int) -> bool:
+        """Whether a request on this session and tree has to be encrypted ([MS-SMB2] 3.2.4.1.8)."""
+        return self.encrypt_data or (tree_id in self.encrypted_trees)
 
     def update_preauth(self, message) -> None:
         if self.preauth_hash is not None:

@@ -191,6 +191,7 @@ def _list_directory(engine, tree, path, pattern, deadline, page):
     engine._check(creq, "CREATE (directory) %s" % path)
     file_id = M.parse_create_response(creq.response).file_id
     creq.release()
+    ahead = None  # the next page's request, in flight while the caller parses this page
     try:
         req = qreq
         while True:
@@ -203,12 +204,15 @@ def _list_directory(engine, tree, path, pattern, deadline, page):
             req.release()
             if not len(buf):
                 return
-            yield buf
             body = M.query_directory_request(file_id, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION, 0, page)
-            req = engine._call(C.QUERY_DIRECTORY, body, tree, deadline, charge=charge)
+            ahead = engine._send(C.QUERY_DIRECTORY, body, tree, deadline, charge=charge)
+            yield buf
+            req, ahead = engine.conn.wait(ahead, deadline, engine.session), None
     finally:
         try:
             if engine.conn.broken is None:
+                if ahead is not None:  # abandoned early: collect the answer before closing
+                    engine.conn.wait(ahead, deadline, engine.session).release()
                 engine.close_file(tree, file_id, deadline)
         except Exception:
             pass

@@ -14,7 +14,8 @@ from smb import smb_structs
 from smb.SMBConnection import SMBConnection
 from tests import sambaserver
 
-# (id, variant, direct_tcp, smb1, kwargs, expected dialect or None)
+# (id, variant, direct_tcp, smb1, kwargs, expected dialect or None); kwargs go to the
+# SMBConnection constructor, except extended_security (smb_structs.SUPPORT_EXTENDED_SECURITY)
 PROFILES = [
     ("default-direct", "default", True, False, {}, 0x0311),
     ("default-netbios", "default", False, False, {}, 0x0311),
@@ -35,14 +36,20 @@ PROFILES = [
     ("default-smb1-netbios", "default", False, True, {}, 0x0001),
     ("signing-smb1-direct", "signing", True, True, {}, 0x0001),
     ("signing-smb1-netbios", "signing", False, True, {}, 0x0001),
+    ("ntlmv1-smb1-direct", "ntlmv1", True, True, {"use_ntlm_v2": False}, 0x0001),
+    ("ntlmv1-smb1-nonext-netbios", "ntlmv1", False, True,
+     {"use_ntlm_v2": False, "extended_security": False}, 0x0001),
+    ("ntlmv2-smb1-nonext-direct", "ntlmv1", True, True, {"extended_security": False}, 0x0001),
+    ("ntlmv1-smb2-direct", "ntlmv1", True, False, {"use_ntlm_v2": False}, 0x0311),
 ]
 
 _counter = itertools.count()
 
 
-def make_connection(info, direct_tcp=True, smb1=False, **kwargs):
-    old = smb_structs.SUPPORT_SMB2
+def make_connection(info, direct_tcp=True, smb1=False, extended_security=True, **kwargs):
+    old = smb_structs.SUPPORT_SMB2, smb_structs.SUPPORT_EXTENDED_SECURITY
     smb_structs.SUPPORT_SMB2 = not smb1
+    smb_structs.SUPPORT_EXTENDED_SECURITY = extended_security
     try:
         conn = SMBConnection(info.user, kwargs.pop("password", info.password), "TESTCLIENT",
                              info.server_name, domain=info.domain, is_direct_tcp=direct_tcp, **kwargs)
@@ -51,7 +58,7 @@ def make_connection(info, direct_tcp=True, smb1=False, **kwargs):
             pytest.skip("server has no NetBIOS port configured")
         ok = conn.connect(info.host, port, timeout=30)
     finally:
-        smb_structs.SUPPORT_SMB2 = old
+        smb_structs.SUPPORT_SMB2, smb_structs.SUPPORT_EXTENDED_SECURITY = old
     return conn, ok
 
 

@@ -259,3 +259,19 @@ class _SlowSink:
     def write(self, data):
         time.sleep(0.2)
         return len(data)
+
+
+def test_progress_bars(conn, share, workdir):
+    pytest.importorskip("tqdm")
+    data = os.urandom(3 << 20)
+    bar_out = io.StringIO()
+    conn.storeFile(share, workdir + "/p.bin", io.BytesIO(data), show_progress=True,
+                   tqdm_kwargs={"file": bar_out, "mininterval": 0, "desc": "up"})
+    assert "up" in bar_out.getvalue() and "3.00M" in bar_out.getvalue()
+    bar_out = io.StringIO()
+    out = io.BytesIO()
+    conn.retrieveFile(share, workdir + "/p.bin", out, show_progress=True,
+                      tqdm_kwargs={"file": bar_out, "mininterval": 0})
+    assert out.getvalue() == data
+    text = bar_out.getvalue()
+    assert "100%" in text and "p.bin" in text

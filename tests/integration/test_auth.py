@@ -52,9 +52,34 @@ def test_ntlmv1_refused_by_default_server(samba):
     assert _connect(samba, v2=False)[1] is False
 
 
-def test_anonymous_null_session_lists_shares(samba):
-    c, ok = _connect(samba, user="", password="")
+@pytest.mark.parametrize("smb1", [False, True], ids=["smb2", "smb1"])
+def test_anonymous_null_session_lists_shares(samba, smb1):
+    c, ok = _connect(samba, user="", password="", smb1=smb1)
     assert ok is True
     names = [s.name for s in c.listShares()]
     assert "IPC$" in names and "public" in names
+    c.close()
+
+
+@pytest.mark.parametrize("smb1", [False, True], ids=["smb2", "smb1"])
+def test_guest_login(samba_factory, smb1):
+    info = samba_factory("guest")
+    if info.external:
+        pytest.skip("needs the private Samba's guest share")
+    import io
+    import os
+
+    from tests.sambaserver import GUEST_SHARE
+
+    c, ok = _connect(info, user="some-unknown-user", password="whatever", smb1=smb1)
+    assert ok is True  # the server mapped the unknown user to its guest account
+    c.storeFile(GUEST_SHARE, "/from-guest.txt", io.BytesIO(b"guest data"))
+    with open(os.path.join(info.extra["conf"].rsplit("/", 1)[0], "guestshare", "from-guest.txt"), "rb") as f:
+        assert f.read() == b"guest data"
+    assert "from-guest.txt" in [f.filename for f in c.listPath(GUEST_SHARE, "/")]
+    c.deleteFiles(GUEST_SHARE, "/from-guest.txt")
+    c.close()
+    # the real user still logs on as itself and sees its own share
+    c, ok = _connect(info, smb1=smb1)
+    assert ok is True and c.listPath(info.share, "/")
     c.close()
