@@ -23,7 +23,10 @@ fi
 if ! python -c "import smb, pytest, Crypto, pyasn1, sphinx, tqdm" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .venv/.installed ]; then
   echo "== installing the package with its test extra" >&2
-  python -m pip install -q --upgrade pip >&2
-  python -m pip install -q -e '.[test]' >&2
+  log=.venv/install.log
+  if ! { python -m pip install -q --upgrade pip && python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
   touch .venv/.installed
 fi
