@@ -11,7 +11,10 @@ signature computed over each message of a compound, padding included).
 No message bodies are interpreted here (see :mod:`smb.smb2.messages`). Signing algorithms are
 pluggable objects with ``sign(parts) -> 16 bytes`` (see :mod:`smb.smb2.session`); an
 ``encryption`` hook (SMB3 TRANSFORM_HEADER, [MS-SMB2] 3.2.4.1.8 / 3.2.5.1.1.1) may wrap
-send and receive.
+send and receive. Encryption policy enforced here: a request on a session with EncryptData
+or a tree with TreeConnect.EncryptData is never sent in clear (the connection fails
+instead); a response to an encrypted request must be encrypted, interim ones included; a
+decrypted message must carry the TRANSFORM_HEADER's SessionId, the one of its request.
 """
 
 from __future__ import annotations
@@ -136,8 +139,8 @@ class Connection:
             total += max(1, it[3])
         self.acquire_credits(total, deadline)
         session_id = session.session_id if session is not None else 0
-        if not encrypt and session is not None and (
-                getattr(session, "encrypt_data", False) or tree_id in getattr(session, "encrypted_trees", ())):
+        if not encrypt and session is not None and (getattr(session, "encrypt_data", False)
+                                                    or tree_id in getattr(session, "encrypted_trees", ())):
             # [MS-SMB2] 3.2.4.1.8: Session.EncryptData / TreeConnect.EncryptData mean every
             # message MUST be encrypted; a clear-text request would leak what it carries
             raise self.fail(ProtocolError("refusing to send %s in clear on a session/tree that "

@@ -7,6 +7,13 @@ CREATE (3.2.4.3), CLOSE (3.2.4.5), FLUSH (3.2.4.6), READ (3.2.4.7), WRITE (3.2.4
 (3.2.4.20, FSCTL_PIPE_TRANSCEIVE and FSCTL_SRV_ENUMERATE_SNAPSHOTS of [MS-FSCC] 2.3),
 QUERY_DIRECTORY (3.2.4.17), QUERY_INFO (3.2.4.14), SET_INFO (3.2.4.15), ECHO (3.2.4.19) and
 related compounds (3.2.4.1.4). Pipelined transfers live in :mod:`smb.smb2.transfer`.
+
+Security state: Session.EncryptData from SMB2_SESSION_FLAG_ENCRYPT_DATA or the client's
+``require_encryption`` (3.2.5.3.1; refused right after NEGOTIATE when the connection has no
+cipher), TreeConnect.EncryptData from SMB2_SHAREFLAG_ENCRYPT_DATA (3.2.5.5), and
+FSCTL_VALIDATE_NEGOTIATE_INFO after the first tree connect on 3.0/3.0.2 (3.2.5.14.12).
+``signing_algorithm``, ``cipher_id``, ``signing_active``, ``encryption_active`` and
+``negotiate_validations`` expose what was negotiated.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import struct
 from typing import Callable, Iterator, Optional
 
 from smb.engine import INFO_SECURITY, PIPE_ACCESS, Engine, OpenResult, Tree
-from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout, UnsupportedFeature
+from smb.errors import (OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout,
+                        UnsupportedFeature)
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2 import transfer

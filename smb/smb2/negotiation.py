@@ -4,7 +4,9 @@ Implements [MS-SMB2] 3.2.4.2.2.2 (sending the SMB2 NEGOTIATE request: dialects, 
 Capabilities, ClientGuid and the 3.1.1 negotiate contexts of 2.2.3.1.1 PREAUTH_INTEGRITY,
 2.2.3.1.2 ENCRYPTION and 2.2.3.1.7 SIGNING capabilities), 3.2.5.2 (receiving the response:
 dialect, security mode, sizes, the selected contexts, Connection.PreauthIntegrityHashValue)
-and the checks that the server picked something that was offered.
+and the checks that the server picked something that was offered. ``ClientConfig.ciphers``
+and ``ClientConfig.signing_algorithms`` restrict the contexts (and the dialects whose only
+signing algorithm is excluded, 3.1.4.1).
 """
 
 from __future__ import annotations

@@ -197,8 +197,11 @@ def command_of(msg):
 
 
 def is_command(command, status=None):
+    """Predicate: an SMB2 response to ``command`` (with ``status``; never an interim
+    STATUS_PENDING response, which is not signed)."""
     def pred(msg):
-        return command_of(msg) == command and (status is None or struct.unpack_from("<I", msg, 8)[0] == status)
+        st = struct.unpack_from("<I", msg, 8)[0] if len(msg) >= 64 else None
+        return command_of(msg) == command and st != C.STATUS_PENDING and (status is None or st == status)
     return pred
 
 
