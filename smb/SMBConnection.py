@@ -125,8 +125,9 @@ class SMBConnection:
             return
         try:
             # LOGOFF ends the session's tree connects too ([MS-SMB2] 3.3.5.6, [MS-CIFS]
-            # 3.3.5.4): no TREE_DISCONNECT round trip per share
-            engine.logoff(deadline_after(5))
+            # 3.3.5.4): no TREE_DISCONNECT round trip per share; and as the connection closes
+            # right after, its answer is not waited for
+            engine.logoff(deadline_after(5), wait=False)
         except Exception:
             pass
         finally:

@@ -112,7 +112,9 @@ class Engine(abc.ABC):
         (STATUS_LOGON_FAILURE and friends); other failures raise."""
 
     @abc.abstractmethod
-    def logoff(self, deadline: float) -> None: ...
+    def logoff(self, deadline: float, wait: bool = True) -> None:
+        """End the session (and with it its tree connects). ``wait=False`` sends the LOGOFF
+        without waiting for its answer: for a client about to close the connection."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -16,6 +16,7 @@ pysmb's function names and return shapes are kept.
 
 from __future__ import annotations
 
+import functools
 from typing import List, Optional
 
 from pyasn1.codec.ber import decoder as ber_decoder
@@ -272,7 +273,19 @@ def parse_negotiate_hint(data) -> List[str]:
     security buffer). An empty buffer gives an empty list."""
     if data is None or len(data) == 0:
         return []
-    return decode_neg_token_init(data)["mechTypes"]
+    return list(_parse_hint(bytes(data)))
+
+
+@functools.lru_cache(maxsize=32)
+def _initial_token(mech_types: tuple, ntlm_negotiate: bytes) -> bytes:
+    # the NTLM NEGOTIATE message is the same on every connection: encode it (pyasn1) once
+    return encode_neg_token_init(list(mech_types), mech_token=ntlm_negotiate)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_hint(data: bytes):
+    # a server sends the same hint on every connection: decode it (pyasn1, slow) once
+    return tuple(decode_neg_token_init(data)["mechTypes"])
 
 
 # --- pysmb's functions --------------------------------------------------------------------------
@@ -319,7 +332,7 @@ class SPNEGOAuthenticator:
         if self.server_mechs and NTLMSSP_OID not in self.server_mechs:
             raise UnsupportedFeature("the server does not offer NTLMSSP (it offers %s); this client "
                                      "authenticates with NTLM only" % ", ".join(self.server_mechs))
-        return encode_neg_token_init(list(self.MECH_TYPES), mech_token=self.ntlm.negotiate_message())
+        return _initial_token(tuple(self.MECH_TYPES), self.ntlm.negotiate_message())
 
     def respond(self, server_token: bytes) -> bytes:
         """Answer the server's NegTokenResp (accept-incomplete + CHALLENGE) with the

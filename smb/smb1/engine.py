@@ -235,8 +235,11 @@ class SMB1Engine(E.Engine):
         self._start_signing(key + nt if key else b"", bytes(resp.raw))
         return True
 
-    def logoff(self, deadline: float) -> None:
-        self.conn.request(M.logoff(), 0, deadline, what="logoff")
+    def logoff(self, deadline: float, wait: bool = True) -> None:
+        if wait:
+            self.conn.request(M.logoff(), 0, deadline, what="logoff")
+        else:
+            self.conn.send(M.logoff(), 0, deadline=deadline, expect_response=False)
         self.authenticated = False
 
     def close(self) -> None:

@@ -224,11 +224,13 @@ class SMB2Engine(Engine):
             if self.conn.encryption is None:
                 self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
 
-    def logoff(self, deadline: float) -> None:
+    def logoff(self, deadline: float, wait: bool = True) -> None:
         if self.session is None:
             return
-        req = self._call(C.LOGOFF, M.SIMPLE_BODY, None, deadline)
-        self._check(req, "LOGOFF")
+        if wait:
+            self._check(self._call(C.LOGOFF, M.SIMPLE_BODY, None, deadline), "LOGOFF")
+        else:
+            self._send(C.LOGOFF, M.SIMPLE_BODY, None, deadline)
         self.conn.sessions.pop(self.session.session_id, None)
         self.session = None
 
