@@ -118,9 +118,9 @@ class SMBConnection:
         return True
 
     def close(self):
-        """Disconnect the trees, log off and close the socket. Safe to call twice."""
+        """Log off (which also ends the tree connects) and close the socket. Safe to call twice."""
         engine, self._engine = self._engine, None
-        trees, self._trees = self._trees, {}
+        self._trees = {}
         if engine is None:
             return
         try:
