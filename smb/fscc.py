@@ -135,7 +135,8 @@ FSCTL_SET_ZERO_DATA = 0x000980C8
 FSCTL_QUERY_ALLOCATED_RANGES = 0x000940CF
 
 # ----------------------------------------------------------------------------------------
-# [MS-SMB2] 2.2.13.1 access masks
+# [MS-SMB2] 2.2.13.1 access masks (the standard and generic bits are [MS-DTYP] 2.4.3;
+# smb.security_descriptors and smb.smb2.constants re-export them from here)
 # ----------------------------------------------------------------------------------------
 FILE_READ_DATA = 0x00000001
 FILE_LIST_DIRECTORY = 0x00000001

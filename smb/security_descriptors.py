@@ -15,6 +15,20 @@ import struct
 import uuid
 
 from smb.errors import ProtocolError
+# access mask bits ([MS-DTYP] 2.4.3): defined once in smb.fscc, re-exported under pysmb's names
+from smb.fscc import (  # noqa: F401
+    ACCESS_SYSTEM_SECURITY,
+    DELETE,
+    GENERIC_ALL,
+    GENERIC_EXECUTE,
+    GENERIC_READ,
+    GENERIC_WRITE,
+    MAXIMUM_ALLOWED,
+    READ_CONTROL,
+    SYNCHRONIZE,
+    WRITE_DAC,
+    WRITE_OWNER,
+)
 
 # --- well-known SIDs ([MS-DTYP] 2.4.2.4), as strings (compare equal to SID objects) -------
 SID_NULL = "S-1-0-0"
@@ -104,18 +118,6 @@ ACE_FLAG_FAILED_ACCESS = 0x80
 ACE_OBJECT_TYPE_PRESENT = 0x00000001
 ACE_INHERITED_OBJECT_TYPE_PRESENT = 0x00000002
 
-# --- access mask bits ([MS-DTYP] 2.4.3) --------------------------------------------------
-DELETE = 0x00010000
-READ_CONTROL = 0x00020000
-WRITE_DAC = 0x00040000
-WRITE_OWNER = 0x00080000
-SYNCHRONIZE = 0x00100000
-ACCESS_SYSTEM_SECURITY = 0x01000000
-MAXIMUM_ALLOWED = 0x02000000
-GENERIC_ALL = 0x10000000
-GENERIC_EXECUTE = 0x20000000
-GENERIC_WRITE = 0x40000000
-GENERIC_READ = 0x80000000
 
 # --- SECURITY_DESCRIPTOR control flags ([MS-DTYP] 2.4.6) ------------------------------
 SE_OWNER_DEFAULTED = 0x0001

@@ -315,6 +315,18 @@ def decodeAuthResponseSecurityBlob(data):
 
 # --- the authenticator used by the engines ------------------------------------------------------
 
+def _server_resp(token, expected_state: int, rejected: str, where: str) -> dict:
+    """Decode the server's NegTokenResp; AuthenticationRejected (``rejected``) for negState
+    reject, ProtocolError for a negState other than absent or ``expected_state``."""
+    resp = decode_neg_token_resp(token)
+    state = resp["negState"]
+    if state == RESULT_REJECT:
+        raise AuthenticationRejected(rejected)
+    if state not in (None, expected_state):
+        raise ProtocolError("SPNEGO: unexpected negState %d %s" % (state, where))
+    return resp
+
+
 class SPNEGOAuthenticator:
     """SPNEGO around an :class:`smb.ntlm.NTLMAuthenticator` (NTLMSSP is the only mechanism)."""
 
@@ -337,12 +349,8 @@ class SPNEGOAuthenticator:
     def respond(self, server_token: bytes) -> bytes:
         """Answer the server's NegTokenResp (accept-incomplete + CHALLENGE) with the
         AUTHENTICATE message and, when the NTLM exchange carried a MIC, a mechListMIC."""
-        resp = decode_neg_token_resp(server_token)
-        state = resp["negState"]
-        if state == RESULT_REJECT:
-            raise AuthenticationRejected("the server rejected the SPNEGO negotiation")
-        if state not in (None, RESULT_ACCEPT_INCOMPLETE):
-            raise ProtocolError("SPNEGO: unexpected negState %d in the server's challenge" % state)
+        resp = _server_resp(server_token, RESULT_ACCEPT_INCOMPLETE,
+                            "the server rejected the SPNEGO negotiation", "in the server's challenge")
         if resp["supportedMech"] is not None and resp["supportedMech"] != NTLMSSP_OID:
             raise ProtocolError("SPNEGO: server selected mechanism %s, not NTLMSSP" % resp["supportedMech"])
         if resp["responseToken"] is None:
@@ -359,12 +367,8 @@ class SPNEGOAuthenticator:
         if server_token is None or len(server_token) == 0:
             self.completed = True
             return
-        resp = decode_neg_token_resp(server_token)
-        state = resp["negState"]
-        if state == RESULT_REJECT:
-            raise AuthenticationRejected("the server rejected the NTLM authentication")
-        if state not in (None, RESULT_ACCEPT_COMPLETED):
-            raise ProtocolError("SPNEGO: unexpected negState %d after authentication" % state)
+        resp = _server_resp(server_token, RESULT_ACCEPT_COMPLETED,
+                            "the server rejected the NTLM authentication", "after authentication")
         if resp["mechListMIC"] is not None and self.ntlm.can_sign:
             if not self.ntlm.verify(encode_mech_type_list(list(self.MECH_TYPES)), resp["mechListMIC"]):
                 raise ProtocolError("SPNEGO: the server's mechListMIC does not verify")

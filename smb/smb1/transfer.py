@@ -15,10 +15,9 @@ from collections import deque
 from typing import Callable, Optional
 
 from smb.errors import ProtocolError, SMBTimeout
+from smb.ntstatus import STATUS_END_OF_FILE
 from smb.smb1 import messages as M
 from smb.smb1.connection import Connection, failure
-
-STATUS_END_OF_FILE = 0xC0000011
 
 
 def read_to(conn: Connection, tid: int, fid: int, offset: int, length: int,
@@ -49,10 +48,7 @@ def read_to(conn: Connection, tid: int, fid: int, offset: int, length: int,
                 inflight[mid] = (off, size)
             if not inflight:
                 break
-            mid = next(iter(inflight))
-            resp = conn.receive(mid, deadline)
-            conn.done(mid)
-            off, size = inflight.pop(mid)
+            resp, (off, size) = _oldest_response(conn, inflight, deadline)
             if resp.status == STATUS_END_OF_FILE:
                 data = resp.raw[0:0]
             elif resp.status != 0:
@@ -81,13 +77,27 @@ def read_to(conn: Connection, tid: int, fid: int, offset: int, length: int,
             elif off > deliver:
                 held[off] = bytes(data)
             # off < deliver cannot happen: every byte range is requested once
-    except SMBTimeout:
-        conn.cancel(list(inflight))
-        raise
-    except BaseException:
-        _drain(conn, inflight, deadline)
+    except BaseException as exc:
+        _abandon(conn, inflight, deadline, exc)
         raise
     return deliver - offset
+
+
+def _oldest_response(conn: Connection, inflight: dict, deadline: float):
+    """Wait for the oldest request in flight; return (its response, what ``inflight`` held)."""
+    mid = next(iter(inflight))
+    resp = conn.receive(mid, deadline)
+    conn.done(mid)
+    return resp, inflight.pop(mid)
+
+
+def _abandon(conn: Connection, inflight: dict, deadline: float, exc: BaseException) -> None:
+    """After ``exc`` ends a transfer: cancel what is in flight on a timeout (NT_CANCEL),
+    otherwise collect the outstanding responses so the connection stays in step."""
+    if isinstance(exc, SMBTimeout):
+        conn.cancel(list(inflight))
+    else:
+        _drain(conn, inflight, deadline)
 
 
 def _drain(conn: Connection, inflight: dict, deadline: float) -> None:
@@ -133,10 +143,7 @@ def write_from(conn: Connection, tid: int, fid: int, offset: int, source: Callab
                 inflight[mid] = (off, piece)
             if not inflight:
                 break
-            mid = next(iter(inflight))
-            resp = conn.receive(mid, deadline)
-            conn.done(mid)
-            off, piece = inflight.pop(mid)
+            resp, (off, piece) = _oldest_response(conn, inflight, deadline)
             if resp.status != 0:
                 raise failure(resp, "write at offset %d" % off)
             n = M.parse_write_andx(resp)
@@ -149,10 +156,7 @@ def write_from(conn: Connection, tid: int, fid: int, offset: int, source: Callab
             written += n
             if progress is not None and n:
                 progress(n)
-    except SMBTimeout:
-        conn.cancel(list(inflight))
-        raise
-    except BaseException:
-        _drain(conn, inflight, deadline)
+    except BaseException as exc:
+        _abandon(conn, inflight, deadline, exc)
         raise
     return written

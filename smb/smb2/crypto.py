@@ -33,6 +33,24 @@ from Crypto.Cipher import AES
 from Crypto.Hash import CMAC
 
 from smb.errors import ProtocolError, UnsupportedFeature
+# Dialects ([MS-SMB2] 2.2.3), cipher ids (2.2.3.1.2 SMB2_ENCRYPTION_CAPABILITIES), signing
+# algorithm ids (2.2.3.1.7 SMB2_SIGNING_CAPABILITIES) and the preauth hash id (2.2.3.1.1)
+# live in smb.smb2.constants; re-exported here (see __all__).
+from smb.smb2.constants import (
+    CIPHER_AES_128_CCM,
+    CIPHER_AES_128_GCM,
+    CIPHER_AES_256_CCM,
+    CIPHER_AES_256_GCM,
+    DIALECT_2_0_2,
+    DIALECT_2_1,
+    DIALECT_3_0,
+    DIALECT_3_0_2,
+    DIALECT_3_1_1,
+    HASH_SHA_512,
+    SIGNING_AES_CMAC,
+    SIGNING_AES_GMAC,
+    SIGNING_HMAC_SHA256,
+)
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -45,26 +63,8 @@ __all__ = [
     "preauth_update", "Signer", "sign", "verify", "sign_in_place", "verify_in_place",
 ]
 
-# --- Dialects ([MS-SMB2] 2.2.3) ---
-DIALECT_2_0_2 = 0x0202
-DIALECT_2_1 = 0x0210
-DIALECT_3_0 = 0x0300
-DIALECT_3_0_2 = 0x0302
-DIALECT_3_1_1 = 0x0311
-
-# --- Cipher ids ([MS-SMB2] 2.2.3.1.2 SMB2_ENCRYPTION_CAPABILITIES) ---
-CIPHER_AES_128_CCM = 0x0001
-CIPHER_AES_128_GCM = 0x0002
-CIPHER_AES_256_CCM = 0x0003
-CIPHER_AES_256_GCM = 0x0004
-
-# --- Signing algorithm ids ([MS-SMB2] 2.2.3.1.7 SMB2_SIGNING_CAPABILITIES) ---
-SIGNING_HMAC_SHA256 = 0x0000
-SIGNING_AES_CMAC = 0x0001
-SIGNING_AES_GMAC = 0x0002
-
 # --- Preauth integrity ([MS-SMB2] 2.2.3.1.1) ---
-PREAUTH_HASH_SHA512 = 0x0001
+PREAUTH_HASH_SHA512 = HASH_SHA_512
 PREAUTH_INITIAL_HASH = bytes(64)
 
 # --- SMB2 header fields used by signing ([MS-SMB2] 2.2.1) ---

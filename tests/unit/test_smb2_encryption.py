@@ -17,30 +17,12 @@ from smb.smb2.header import request_header
 from smb.smb2.negotiation import (CIPHERS, SIGNING_ALGORITHMS, build_request, cipher_for,
                                   offered_ciphers, offered_dialects, offered_signing_algorithms)
 from smb.smb2.session import Session, Smb3Encryption
+from tests.unit.test_smb2_connection import FakeTransport
 from tests.unit.test_smb2_negotiate import CTX_311, Scripted, neg_response
 
 SID = 0x0000100000000041
 OTHER_SID = 0x0000100000000099
 ECHO_BODY = b"\x04\x00\x00\x00"
-
-
-class FakeTransport:
-    def __init__(self):
-        self.sent = []
-        self.replies = []
-        self.closed = False
-
-    def send(self, *buffers, deadline=None):
-        self.sent.append(b"".join(bytes(b) for b in buffers))
-
-    def recv(self, deadline=None):
-        if self.closed:
-            raise NotConnectedError("closed")
-        r = self.replies.pop(0)
-        return memoryview(bytearray(r(self.sent) if callable(r) else r))
-
-    def close(self):
-        self.closed = True
 
 
 def dl():
