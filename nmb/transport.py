@@ -11,7 +11,8 @@ Design notes:
 * The socket is non-blocking; every blocking call takes ``deadline`` (absolute
   ``time.monotonic()``; ``None`` = wait at most ``Transport.timeout`` seconds per wait, or for
   ever when that is ``None``) and waits with poll/select. Running out of time raises
-  :class:`smb.errors.SMBTimeout`.
+  :class:`smb.errors.SMBTimeout`, also when data keeps arriving: the deadline is checked
+  before every packet is read.
 * :meth:`Transport.send` writes one framed message with one ``sendmsg`` (header plus the
   caller's buffers, no joining); partial writes continue where they stopped.
 * :meth:`Transport.recv` reads into one reused buffer (grown when a message needs it, never
@@ -329,6 +330,11 @@ class Transport:
 
     def _read_packet(self, deadline: Optional[float]) -> Tuple[int, memoryview]:
         self._check_open()
+        if deadline is not None and _monotonic() >= deadline:
+            # checked per packet, not only when the socket runs dry: a peer streaming
+            # keep-alives (or messages nobody waits for) faster than they are read would
+            # otherwise keep every caller's loop busy past its deadline
+            raise SMBTimeout("timed out waiting for data from %s:%s" % (self.host, self.port))
         if self._start == self._end:
             self._start = self._end = 0
         self._fill(HEADER_SIZE, deadline, True)

@@ -17,7 +17,7 @@ import nmb.transport
 from smb import fscc, smb_structs
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
 from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, Tree
-from smb.errors import UnsupportedFeature
+from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature
 from smb.operations import (
     Progress,
     deadline_after,
@@ -183,8 +183,10 @@ class SMBConnection:
         opened = engine.create(tree, path, deadline=deadline, **create_args)
         try:
             yield opened
-        finally:
-            engine.close_file(tree, opened.file_id, deadline)
+        except BaseException:
+            _close_quietly(engine, tree, opened.file_id, deadline)
+            raise
+        engine.close_file(tree, opened.file_id, deadline)
 
     # ------------------------------------------------------------------ shares
     def listShares(self, timeout=30):
@@ -206,9 +208,11 @@ class SMBConnection:
             tree = self._tree("IPC$", deadline)
             try:
                 shares = srvsvc.pipelined_share_enum(exchange, self.remote_name or "*SMBSERVER")
-            finally:
+            except BaseException:
                 if opened is not None:
-                    engine.close_file(tree, opened.file_id, deadline)
+                    _close_quietly(engine, tree, opened.file_id, deadline)
+                raise
+            engine.close_file(tree, opened.file_id, deadline)
         return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
 
     # ------------------------------------------------------------------ listings
@@ -314,7 +318,7 @@ class SMBConnection:
                 progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
                 try:
                     n = engine.read_to(tree, o.file_id, offset, max_length, file_obj.write,
-                                       deadline, progress.callback)
+                                       deadline, progress.callback, size_hint=o.end_of_file)
                 finally:
                     progress.close()
                 return o.file_attributes, n
@@ -461,3 +465,14 @@ class SMBConnection:
                         share_access=_SHARE_ALL) as o:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
                                   deadline)
+
+
+def _close_quietly(engine, tree, file_id, deadline) -> None:
+    """Close a handle after an operation on it failed, keeping that failure the one raised.
+
+    The close is best effort: after malformed server data (ProtocolError) the connection is
+    already broken and the close would only report NotConnectedError, hiding the cause."""
+    try:
+        engine.close_file(tree, file_id, deadline)
+    except (NotConnectedError, ProtocolError, SMBTimeout, OperationFailure):
+        pass

@@ -150,13 +150,16 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def read_to(self, tree: Tree, file_id: object, offset: int, length: int,
                 sink: Callable[[memoryview], object], deadline: float,
-                progress: Optional[Callable[[int], object]] = None) -> int:
+                progress: Optional[Callable[[int], object]] = None,
+                size_hint: Optional[int] = None) -> int:
         """Pipelined read of ``length`` bytes (``-1``: to end of file) starting at ``offset``.
 
         Keeps several reads in flight, calls ``sink`` with consecutive chunks in file order
         (the memoryview is only valid during the call) and ``progress(nbytes)`` after each.
         Returns the number of bytes delivered; stops early at end of file. Memory stays
-        bounded by the window, whatever the file size."""
+        bounded by the window, whatever the file size. ``size_hint``: the file size the open
+        reported; a short read ending before it is not taken for the end of file unless a
+        read of the missing part confirms it."""
 
     @abc.abstractmethod
     def write_from(self, tree: Tree, file_id: object, offset: int,

@@ -296,7 +296,9 @@ class SMB1Engine(E.Engine):
 
     def read_to(self, tree: E.Tree, file_id, offset: int, length: int,
                 sink: Callable[[memoryview], object], deadline: float,
-                progress: Optional[Callable[[int], object]] = None) -> int:
+                progress: Optional[Callable[[int], object]] = None,
+                size_hint: Optional[int] = None) -> int:
+        # short reads are always completed (the missing part is read again): no hint needed
         return transfer.read_to(self.conn, tree.tree_id, file_id, offset, length, sink, deadline,
                                 chunk=self.max_read_size, window=self.window_read, progress=progress)
 

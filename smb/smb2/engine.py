@@ -347,8 +347,10 @@ class SMB2Engine(Engine):
 
     def read_to(self, tree: Tree, file_id, offset: int, length: int,
                 sink: Callable[[memoryview], object], deadline: float,
-                progress: Optional[Callable[[int], object]] = None) -> int:
-        return transfer.read_to(self, tree, file_id, offset, length, sink, deadline, progress)
+                progress: Optional[Callable[[int], object]] = None,
+                size_hint: Optional[int] = None) -> int:
+        return transfer.read_to(self, tree, file_id, offset, length, sink, deadline, progress,
+                                size_hint)
 
     def write_from(self, tree: Tree, file_id, offset: int, source: Callable[[int], bytes],
                    deadline: float, progress: Optional[Callable[[int], object]] = None) -> int:

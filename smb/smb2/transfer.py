@@ -9,13 +9,15 @@ STATUS_NO_MORE_FILES.
 Memory: at most ``WINDOW`` requests of ``CHUNK`` bytes are in flight (8 MiB). In-order READ
 responses are handed to the sink straight from the transport buffer; only responses that
 arrive ahead of their turn are copied. WRITE payloads go to the transport as separate buffers.
+A short READ marks the end of file: READs already in flight beyond it deliver nothing,
+whatever they carry, so the output never has a hole.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 
@@ -51,7 +53,8 @@ def _wait_head(conn, req, inflight, deadline, session) -> None:
         raise
 
 
-def read_to(engine, tree, file_id, offset, length, sink, deadline, progress=None) -> int:
+def read_to(engine, tree, file_id, offset, length, sink, deadline, progress=None,
+            size_hint=None) -> int:
     conn = engine.conn
     session = engine.session
     chunk = min(engine.max_read_size, CHUNK)
@@ -75,11 +78,11 @@ def read_to(engine, tree, file_id, offset, length, sink, deadline, progress=None
                     break
                 [req] = send([(C.READ, _read_request(file_id, next_off, size), None, charge)],
                              session=session, tree_id=tree_id, deadline=deadline, encrypt=encrypt)
-                inflight.append((req, size))
+                inflight.append((req, next_off, size))
                 next_off += size
             if not inflight:
                 break
-            req, size = inflight[0]
+            req, off, size = inflight[0]
             if not req.done:
                 _wait_head(conn, req, inflight, deadline, session)
             inflight.popleft()
@@ -94,17 +97,49 @@ def read_to(engine, tree, file_id, offset, length, sink, deadline, progress=None
                                        status=h.status)
             data, _rem = _parse_read(req.response)
             n = len(data)
+            if n > size:
+                raise ProtocolError("READ returned %d bytes for a %d-byte request" % (n, size))
+            if eof:
+                # a READ beyond a short one, which marked the end of file: delivering its data
+                # would leave a hole in the output ([MS-SMB2] 3.3.5.12: reads stop at EOF)
+                req.release()
+                continue
             if n:
                 sink(data)
             req.release()
             delivered += n
             if progress is not None and n:
                 progress(n)
+            if n < size and size_hint is not None and off + n < size_hint:
+                # short before the size the open reported: a shrinking file, or a server
+                # losing data. Read the rest of the range: only an empty read ends the file
+                extra = _complete_short_read(engine, tree, file_id, off + n,
+                                             min(size - n, size_hint - off - n), sink, deadline,
+                                             progress)
+                delivered += extra
+                n += extra
             if n < size:
                 eof = True
     finally:
         _abandon(conn, inflight, session)
     return delivered
+
+
+def _complete_short_read(engine, tree, file_id, offset, length, sink, deadline, progress) -> int:
+    """Read ``offset .. offset+length`` one READ at a time after a short read; returns the bytes
+    delivered (fewer at the end of file)."""
+    got = 0
+    while got < length:
+        data = engine.read(tree, file_id, offset + got, length - got, deadline)
+        if not data:
+            break
+        if len(data) > length - got:
+            raise ProtocolError("READ returned %d bytes for a %d-byte request" % (len(data), length - got))
+        sink(memoryview(data))
+        got += len(data)
+        if progress is not None:
+            progress(len(data))
+    return got
 
 
 def write_from(engine, tree, file_id, offset, source, deadline, progress=None) -> int:
@@ -197,22 +232,28 @@ def _list_directory(engine, tree, path, pattern, deadline, page):
         while True:
             status = req.header.status
             if status == C.STATUS_NO_MORE_FILES:
-                return
+                break
             engine._check(req, "QUERY_DIRECTORY %s" % path)
             out = M.parse_query_directory_response(req.response)
             buf = memoryview(bytes(out))
             req.release()
             if not len(buf):
-                return
+                break
             body = M.query_directory_request(file_id, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION, 0, page)
             ahead = engine._send(C.QUERY_DIRECTORY, body, tree, deadline, charge=charge)
             yield buf
             req, ahead = engine.conn.wait(ahead, deadline, engine.session), None
-    finally:
+    except BaseException:
+        # failed, or abandoned by the caller (GeneratorExit): close best effort, keeping the
+        # original exception the one raised
         try:
             if engine.conn.broken is None:
-                if ahead is not None:  # abandoned early: collect the answer before closing
+                if ahead is not None:  # collect the answer in flight before closing
                     engine.conn.wait(ahead, deadline, engine.session).release()
                 engine.close_file(tree, file_id, deadline)
-        except Exception:
+        except (OperationFailure, ProtocolError, SMBTimeout, NotConnectedError):
             pass
+        raise
+    # a listing that completed: a failing CLOSE (e.g. a forged, badly signed answer) is the
+    # caller's error too
+    engine.close_file(tree, file_id, deadline)
