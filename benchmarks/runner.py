@@ -3,7 +3,7 @@
 
 Tasks: ``get:PATH`` (retrieveFile to a discarding sink), ``put:PATH:SIZE`` (storeFile of SIZE
 bytes from a generated stream), ``list:PATH`` (listPath), ``cycle:N`` (N x connect, listShares,
-close). Each result is seconds (best of the repeats done by the caller).
+close), ``cycle202:N`` (the same with SMB2 limited to 2.0.2). Each result is seconds (best of the repeats done by the caller).
 """
 
 import json
@@ -65,12 +65,17 @@ def main(argv):
         elif kind == "list":
             n = len(conn.listPath(share, arg, timeout=600))
             out[task] = [time.perf_counter() - t, n]
-        elif kind == "cycle":
+        elif kind in ("cycle", "cycle202"):
+            # cycle202: the same with SMB2 limited to 2.0.2 (SUPPORT_SMB2x = False, in both
+            # libraries), so that both sides speak the same dialect
+            smb_structs.SUPPORT_SMB2x = kind == "cycle"
+            t = time.perf_counter()
             for _ in range(int(arg)):
                 c = connect()
                 c.listShares()
                 c.close()
             out[task] = [(time.perf_counter() - t) / int(arg), int(arg)]
+            smb_structs.SUPPORT_SMB2x = True
     conn.close()
     out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(out))
