@@ -10,6 +10,9 @@ Variants (``VARIANTS``): default (NT1..SMB3_11), signing (mandatory), encrypt (S
 encryption required), smb1only, smb2only (2.0.2-2.1), smb3only, ntlmv1 (NTLMv1 and non-extended
 NTLMv2 permitted), guest (unknown users become guest; share ``guestshare`` allows guests).
 
+:class:`NmbdServer` runs a private ``nmbd`` (NetBIOS name service) the same way, on loopback
+and a free high UDP port, for the live NetBIOS name service tests.
+
 When ``SMB_TEST_HOST`` is set, :func:`external_server` describes that server instead (see
 README, "Testing against another server").
 """
@@ -262,6 +265,194 @@ class SambaServer:
                 "    shadow:snapdir = .snapshots", "    shadow:format = @GMT-%Y.%m.%d-%H.%M.%S",
                 "    shadow:sort = desc"]
         return "\n".join(out) + "\n"
+
+
+# -- nmbd (NetBIOS name service) -----------------------------------------------------------
+
+NMBD_ADDRESS = "127.0.0.2"  # the address nmbd registers its names with (see NmbdServer)
+
+
+@dataclass
+class NmbdInfo:
+    host: str  # where to send queries (nmbd answers unicast queries on both loopback addresses)
+    port: int  # the name service port (UDP; 137-style)
+    netbios_name: str
+    workgroup: str
+    address: str  # the address nmbd registers for its names
+
+
+def find_nmbd() -> str:
+    for cand in (shutil.which("nmbd"), "/usr/sbin/nmbd", "/usr/local/samba/sbin/nmbd"):
+        if cand and os.path.exists(cand):
+            return cand
+    raise SambaUnavailable("nmbd not found: install Samba (Debian/Ubuntu: 'apt-get install samba')")
+
+
+def _free_udp_port(*addresses: str) -> int:
+    """A UDP port that is free on every one of ``addresses`` (first address picks it)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((addresses[0], 0))
+            port = s.getsockname()[1]
+            others = []
+            try:
+                for a in addresses[1:]:
+                    o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    others.append(o)
+                    o.bind((a, port))
+                return port
+            except OSError:
+                continue
+            finally:
+                for o in others:
+                    o.close()
+    raise SambaUnavailable("no free UDP port on %s" % ", ".join(addresses))
+
+
+def _name_query_packet(trn_id: int, name: str, name_type: int = 0x20) -> bytes:
+    """A unicast NAME QUERY REQUEST (RFC 1002 4.2.12), built here so the readiness probe does
+    not depend on the library under test."""
+    raw = name.upper().ljust(15)[:15].encode("ascii") + bytes([name_type])
+    encoded = bytes(b for c in raw for b in (0x41 + (c >> 4), 0x41 + (c & 0x0F)))
+    return (trn_id.to_bytes(2, "big") + b"\x01\x00" + b"\x00\x01\x00\x00\x00\x00\x00\x00"
+            + b"\x20" + encoded + b"\x00" + b"\x00\x20\x00\x01")
+
+
+class NmbdServer:
+    """A private Samba ``nmbd`` answering NetBIOS name service queries on loopback only.
+
+    nmbd refuses to serve only the loopback interface (it waits for a "non-loopback" IPv4
+    interface, and counts only 127.0.0.1 as loopback), so its one interface is the fake
+    ``127.0.0.2/8`` (Linux routes all of 127/8 to ``lo``; broadcasts go to 127.255.255.255).
+    The name service listens on a free high UDP port (``nmbd -p``; the smb.conf ``nbt port``
+    is ignored by nmbd) on 127.0.0.2, 127.255.255.255 and, through ``nbt client socket
+    address``, 127.0.0.1. nmbd's datagram service port is hard-coded to 138; it is bound on
+    those loopback addresses only, so nmbd needs root. Every state path is private.
+    Start with :meth:`start`, stop with :meth:`stop` (also a context manager).
+    """
+
+    def __init__(self, netbios_name: str = "SMBPYTEST", workgroup: str = "WORKGROUP",
+                 address: str = NMBD_ADDRESS):
+        self.netbios_name = netbios_name
+        self.workgroup = workgroup
+        self.address = address
+        self.proc: Optional[subprocess.Popen] = None
+        self.base: Optional[str] = None
+        self.info: Optional[NmbdInfo] = None
+
+    def start(self, timeout: float = 30.0) -> NmbdInfo:
+        nmbd = find_nmbd()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind((self.address, 0))
+        except OSError as e:
+            raise SambaUnavailable("cannot bind to %s (needs Linux-style 127/8 loopback): %s"
+                                   % (self.address, e))
+        self.base = tempfile.mkdtemp(prefix="smbpy-nmbd-")
+        for d in ("private", "lock", "state", "cache", "pid", "ncalrpc", "log"):
+            os.makedirs(os.path.join(self.base, d))
+        port = _free_udp_port("127.0.0.1", self.address, "127.255.255.255")
+        conf = os.path.join(self.base, "smb.conf")
+        with open(conf, "w") as f:
+            f.write(self._config())
+        self.conf = conf
+        self.proc = subprocess.Popen(
+            [nmbd, "-F", "--no-process-group", "--debug-stdout", "-d", "2", "-s", conf,
+             "-p", str(port)],
+            stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready(port, timeout)
+        self.info = NmbdInfo(host="127.0.0.1", port=port, netbios_name=self.netbios_name,
+                             workgroup=self.workgroup, address=self.address)
+        return self.info
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(5)
+            self.proc = None
+        if self.base:
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+
+    def __enter__(self) -> NmbdInfo:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def log_tail(self, n: int = 40) -> str:
+        path = os.path.join(self.base or "", "log", "stdout")
+        try:
+            with open(path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def _wait_ready(self, port: int, timeout: float) -> None:
+        """Until nmbd answers a unicast name query for its own name (registration takes a
+        few seconds: nmbd first broadcasts registration requests on the subnet)."""
+        end = time.monotonic() + timeout
+        trn_id = 0x4E4D
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            while time.monotonic() < end:
+                if self.proc.poll() is not None:
+                    raise SambaUnavailable("nmbd exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+                trn_id = (trn_id + 1) & 0xFFFF or 1
+                s.sendto(_name_query_packet(trn_id, self.netbios_name), ("127.0.0.1", port))
+                s.settimeout(0.5)
+                try:
+                    while True:
+                        data = s.recv(2048)
+                        if data[:2] == trn_id.to_bytes(2, "big") and data[2] & 0x80 and not data[3] & 0x0F:
+                            return
+                except socket.timeout:
+                    pass
+                except OSError:  # ICMP port unreachable: not listening yet
+                    time.sleep(0.2)
+        raise SambaUnavailable("nmbd did not answer name queries on 127.0.0.1:%d within %ss:\n%s"
+                               % (port, timeout, self.log_tail()))
+
+    def _config(self) -> str:
+        b = self.base
+        glob = {
+            "workgroup": self.workgroup,
+            "netbios name": self.netbios_name,
+            "server role": "standalone server",
+            "interfaces": "%s/8" % self.address,
+            "bind interfaces only": "yes",
+            "nbt client socket address": "127.0.0.1",  # the catch-all socket: loopback only
+            "disable netbios": "no",
+            "local master": "no",
+            "preferred master": "no",
+            "domain master": "no",
+            "os level": "0",
+            "wins support": "no",
+            "dns proxy": "no",
+            "lm announce": "no",
+            "name resolve order": "lmhosts",
+            "private dir": os.path.join(b, "private"),
+            "lock directory": os.path.join(b, "lock"),
+            "state directory": os.path.join(b, "state"),
+            "cache directory": os.path.join(b, "cache"),
+            "pid directory": os.path.join(b, "pid"),
+            "ncalrpc dir": os.path.join(b, "ncalrpc"),
+            "log file": os.path.join(b, "log", "log.%m"),
+            "max log size": "1000",
+            "load printers": "no",
+            "printcap name": "/dev/null",
+            "disable spoolss": "yes",
+        }
+        return "[global]\n" + "".join("    %s = %s\n" % kv for kv in glob.items())
 
 
 def external_server() -> Optional[ServerInfo]:
