@@ -278,11 +278,12 @@ def test_facade_round_trip_is_signed_or_encrypted_on_the_wire(samba_factory, wir
     after_sent = sent[last_setup + 1:]
     # (the final SESSION_SETUP response is never encrypted; close() does not wait for the
     # LOGOFF's answer, and reads sent past the end of file are abandoned, so some answers may
-    # still be on their way when the socket closes)
+    # still be on their way when the socket closes, while interim STATUS_PENDING answers add
+    # frames: the two counts need not match)
     last_setup_response = max(i for i, m in enumerate(received)
                               if not is_transform(m) and command_of(m) == C.SESSION_SETUP)
     after_received = received[last_setup_response + 1:]
-    assert 10 < len(after_received) <= len(after_sent)
+    assert len(after_received) > 10
     assert len(after_sent) > 10
     wire_bytes = bytes(rec.sent) + bytes(rec.received)
     leaked = PATTERN in wire_bytes, NAME_UTF16 in wire_bytes
