@@ -105,7 +105,71 @@ def _ensure_unix_user(name: str) -> None:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-class SambaServer:
+class _Daemon:
+    """A Samba daemon run in the foreground in its own session, with every path under
+    ``self.base``: what :class:`SambaServer` and :class:`NmbdServer` share."""
+
+    proc: Optional[subprocess.Popen] = None
+    base: Optional[str] = None
+
+    def start(self, timeout: float = 30.0):
+        raise NotImplementedError
+
+    _STATE_DIRS = {"private dir": "private", "lock directory": "lock", "state directory": "state",
+                   "cache directory": "cache", "pid directory": "pid", "ncalrpc dir": "ncalrpc"}
+
+    def _make_base(self, prefix: str) -> None:
+        """A fresh temporary directory with a private directory for each Samba state path."""
+        self.base = tempfile.mkdtemp(prefix=prefix)
+        for d in list(self._STATE_DIRS.values()) + ["log"]:
+            os.makedirs(os.path.join(self.base, d))
+
+    def _state_paths(self) -> dict:
+        """The smb.conf [global] entries pointing every state path into ``self.base``."""
+        paths = {k: os.path.join(self.base, d) for k, d in self._STATE_DIRS.items()}
+        paths["log file"] = os.path.join(self.base, "log", "log.%m")
+        return paths
+
+    def _spawn(self, argv) -> None:
+        # a new session and stdin from /dev/null: Samba daemons signal their whole process
+        # group on exit, and die with an inherited pipe as stdin
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(5)
+            self.proc = None
+        if self.base:
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def log_tail(self, n: int = 40) -> str:
+        path = os.path.join(self.base or "", "log", "stdout")
+        try:
+            with open(path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+class SambaServer(_Daemon):
     """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
 
     def __init__(self, variant: str = "default", extra_conf: Optional[dict] = None):
@@ -121,12 +185,10 @@ class SambaServer:
     def start(self, timeout: float = 30.0) -> ServerInfo:
         smbd = find_smbd()
         _ensure_unix_user(TEST_USER)
-        self.base = tempfile.mkdtemp(prefix="smbpy-samba-")
+        self._make_base("smbpy-samba-")
         os.chmod(self.base, 0o755)
         share = os.path.join(self.base, "share")
         shadow = os.path.join(self.base, "shadow")
-        for d in ("private", "lock", "state", "cache", "pid", "ncalrpc", "log"):
-            os.makedirs(os.path.join(self.base, d))
         uid = pwd.getpwnam(TEST_USER).pw_uid
         gid = pwd.getpwnam(TEST_USER).pw_gid
         for d in (share, shadow):
@@ -148,10 +210,7 @@ class SambaServer:
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
             raise SambaUnavailable("smbpasswd failed: %s" % r.stdout.decode(errors="replace"))
-        self.proc = subprocess.Popen(
-            [smbd, "-s", conf, "-F", "--no-process-group", "--debug-stdout", "-d", "1"],
-            stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+        self._spawn([smbd, "-s", conf, "-F", "--no-process-group", "--debug-stdout", "-d", "1"])
         self._wait_port(port, timeout)
         self._wait_port(nb_port, timeout)
         self.info = ServerInfo(host="127.0.0.1", port=port, netbios_port=nb_port, user=TEST_USER,
@@ -160,36 +219,6 @@ class SambaServer:
                                extra={"shadow_path": shadow, "conf": conf})
         return self.info
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(5)
-            self.proc = None
-        if self.base:
-            shutil.rmtree(self.base, ignore_errors=True)
-            self.base = None
-
-    def __enter__(self) -> ServerInfo:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def log_tail(self, n: int = 40) -> str:
-        path = os.path.join(self.base or "", "log", "stdout")
-        try:
-            with open(path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
 
     # -- helpers -----------------------------------------------------------------
     def _wait_port(self, port: int, timeout: float) -> None:
@@ -227,13 +256,7 @@ class SambaServer:
             "bind interfaces only": "yes",
             "smb ports": "%d %d" % (port, nb_port),
             "disable netbios": "yes",
-            "private dir": os.path.join(b, "private"),
-            "lock directory": os.path.join(b, "lock"),
-            "state directory": os.path.join(b, "state"),
-            "cache directory": os.path.join(b, "cache"),
-            "pid directory": os.path.join(b, "pid"),
-            "ncalrpc dir": os.path.join(b, "ncalrpc"),
-            "log file": os.path.join(b, "log", "log.%m"),
+            **self._state_paths(),
             "passdb backend": "tdbsam:%s" % os.path.join(b, "private", "passdb.tdb"),
             "load printers": "no",
             "printing": "bsd",
@@ -318,7 +341,7 @@ def _name_query_packet(trn_id: int, name: str, name_type: int = 0x20) -> bytes:
             + b"\x20" + encoded + b"\x00" + b"\x00\x20\x00\x01")
 
 
-class NmbdServer:
+class NmbdServer(_Daemon):
     """A private Samba ``nmbd`` answering NetBIOS name service queries on loopback only.
 
     nmbd refuses to serve only the loopback interface (it waits for a "non-loopback" IPv4
@@ -348,54 +371,19 @@ class NmbdServer:
         except OSError as e:
             raise SambaUnavailable("cannot bind to %s (needs Linux-style 127/8 loopback): %s"
                                    % (self.address, e))
-        self.base = tempfile.mkdtemp(prefix="smbpy-nmbd-")
-        for d in ("private", "lock", "state", "cache", "pid", "ncalrpc", "log"):
-            os.makedirs(os.path.join(self.base, d))
+        self._make_base("smbpy-nmbd-")
         port = _free_udp_port("127.0.0.1", self.address, "127.255.255.255")
         conf = os.path.join(self.base, "smb.conf")
         with open(conf, "w") as f:
             f.write(self._config())
         self.conf = conf
-        self.proc = subprocess.Popen(
-            [nmbd, "-F", "--no-process-group", "--debug-stdout", "-d", "2", "-s", conf,
-             "-p", str(port)],
-            stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+        self._spawn([nmbd, "-F", "--no-process-group", "--debug-stdout", "-d", "2", "-s", conf,
+                     "-p", str(port)])
         self._wait_ready(port, timeout)
         self.info = NmbdInfo(host="127.0.0.1", port=port, netbios_name=self.netbios_name,
                              workgroup=self.workgroup, address=self.address)
         return self.info
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(5)
-            self.proc = None
-        if self.base:
-            shutil.rmtree(self.base, ignore_errors=True)
-            self.base = None
-
-    def __enter__(self) -> NmbdInfo:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def log_tail(self, n: int = 40) -> str:
-        path = os.path.join(self.base or "", "log", "stdout")
-        try:
-            with open(path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
 
     def _wait_ready(self, port: int, timeout: float) -> None:
         """Until nmbd answers a unicast name query for its own name (registration takes a
@@ -423,7 +411,6 @@ class NmbdServer:
                                % (port, timeout, self.log_tail()))
 
     def _config(self) -> str:
-        b = self.base
         glob = {
             "workgroup": self.workgroup,
             "netbios name": self.netbios_name,
@@ -440,13 +427,7 @@ class NmbdServer:
             "dns proxy": "no",
             "lm announce": "no",
             "name resolve order": "lmhosts",
-            "private dir": os.path.join(b, "private"),
-            "lock directory": os.path.join(b, "lock"),
-            "state directory": os.path.join(b, "state"),
-            "cache directory": os.path.join(b, "cache"),
-            "pid directory": os.path.join(b, "pid"),
-            "ncalrpc dir": os.path.join(b, "ncalrpc"),
-            "log file": os.path.join(b, "log", "log.%m"),
+            **self._state_paths(),
             "max log size": "1000",
             "load printers": "no",
             "printcap name": "/dev/null",
