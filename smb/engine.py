@@ -28,14 +28,16 @@ import abc
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
+from smb import fscc
+
 # [MS-SMB2] 2.2.37 InfoType
 INFO_FILE = 0x01
 INFO_FILESYSTEM = 0x02
 INFO_SECURITY = 0x03
 INFO_QUOTA = 0x04
 
-#: named pipe access: FILE_READ_DATA | FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE
-PIPE_ACCESS = 0x00000001 | 0x00000002 | 0x00000080 | 0x00100000
+#: named pipe access
+PIPE_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
 
 
 @dataclass
@@ -216,6 +218,4 @@ class Engine(abc.ABC):
     def rename_information(self, new_path: str, replace_if_exists: bool = False) -> bytes:
         """The FileRenameInformation buffer this dialect expects ([MS-FSCC] 2.4.37; SMB2
         uses the 64-bit RootDirectory layout, SMB1 passthrough the 32-bit one)."""
-        from smb import fscc
-
         return fscc.rename_information(new_path, replace_if_exists, wide_root=self.is_smb2)

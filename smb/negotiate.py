@@ -10,27 +10,15 @@ engine.
 from __future__ import annotations
 
 import os
-import struct
 
 from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, UnsupportedFeature
+from smb.smb1 import header as SMB1_H
+from smb.smb1 import messages as SMB1_M
 from smb.smb2 import constants as C
 
 DIALECT_NT_LM = "NT LM 0.12"
 DIALECT_SMB2_002 = "SMB 2.002"
 DIALECT_SMB2_WILDCARD = "SMB 2.???"
-
-# [MS-CIFS] 2.2.3.1 SMB header: Protocol, Command, Status, Flags, Flags2, PIDHigh,
-# SecurityFeatures, Reserved, TID, PIDLow, UID, MID
-_SMB1_HEADER = struct.Struct("<4sBIBHH8sHHHHH")
-SMB_COM_NEGOTIATE = 0x72
-FLAGS_CASE_INSENSITIVE = 0x08
-FLAGS_CANONICALIZED_PATHS = 0x10
-FLAGS2_LONG_NAMES = 0x0001
-FLAGS2_EAS = 0x0002
-FLAGS2_IS_LONG_NAME = 0x0040
-FLAGS2_EXTENDED_SECURITY = 0x0800
-FLAGS2_NT_STATUS = 0x4000
-FLAGS2_UNICODE = 0x8000
 
 
 def smb1_dialects(config) -> list:
@@ -47,17 +35,12 @@ def smb1_dialects(config) -> list:
 
 
 def smb1_negotiate_request(dialects, extended_security: bool = True, pid: int = None) -> bytes:
-    """An SMB_COM_NEGOTIATE request ([MS-CIFS] 2.2.4.52.1) with MID 0."""
-    flags2 = FLAGS2_UNICODE | FLAGS2_NT_STATUS | FLAGS2_LONG_NAMES | FLAGS2_EAS | FLAGS2_IS_LONG_NAME
+    """An SMB_COM_NEGOTIATE request ([MS-CIFS] 2.2.4.52.1) with MID 0 (the SMB1 codec's, with
+    the Unicode / NT status / long names flags and, as asked, extended security)."""
+    flags2 = SMB1_H.DEFAULT_FLAGS2
     if extended_security:
-        flags2 |= FLAGS2_EXTENDED_SECURITY
-    if pid is None:
-        pid = os.getpid()
-    hdr = _SMB1_HEADER.pack(C.SMB1_MAGIC, SMB_COM_NEGOTIATE, 0,
-                            FLAGS_CASE_INSENSITIVE | FLAGS_CANONICALIZED_PATHS, flags2,
-                            (pid >> 16) & 0xFFFF, bytes(8), 0, 0, pid & 0xFFFF, 0, 0)
-    data = b"".join(b"\x02" + d.encode("ascii") + b"\x00" for d in dialects)
-    return hdr + b"\x00" + struct.pack("<H", len(data)) + data
+        flags2 |= SMB1_H.SMB_FLAGS2_EXTENDED_SECURITY
+    return SMB1_M.negotiate_request(dialects, flags2, os.getpid() if pid is None else pid)
 
 
 def open_engine(transport, config, deadline: float):

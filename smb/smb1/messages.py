@@ -81,9 +81,9 @@ def negotiate(dialects=("NT LM 0.12",)):
     return (H.SMB_COM_NEGOTIATE, b"", data, None)
 
 
-def negotiate_request(dialects, flags2: int) -> bytes:
+def negotiate_request(dialects, flags2: int, pid: int = 0) -> bytes:
     """A whole NEGOTIATE message (MID 0) offering ``dialects`` with header ``flags2``."""
-    return bytes(assemble(negotiate(dialects), flags2=flags2)[0])
+    return bytes(assemble(negotiate(dialects), flags2=flags2, pid=pid)[0])
 
 
 @dataclass
