@@ -20,6 +20,7 @@ from __future__ import annotations
 import struct
 
 from smb.errors import ProtocolError
+from smb.fscc import SMB_INFO_PASSTHROUGH  # noqa: F401  (T.SMB_INFO_PASSTHROUGH)
 from smb.smb1 import header as H
 
 TRANS_REQ = struct.Struct("<HHHHBBHIHHHHHBB")        # 14 words + setup
@@ -43,7 +44,6 @@ NT_TRANSACT_QUERY_SECURITY_DESC = 0x0006
 
 TRANS_TRANSACT_NMPIPE = 0x0026
 
-SMB_INFO_PASSTHROUGH = 0x03E8
 SMB_FIND_FILE_BOTH_DIRECTORY_INFO = 0x0104
 
 # FIND_FIRST2 / FIND_NEXT2 flags
