@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from contextlib import contextmanager
 from typing import Dict, List, Optional
 
 import nmb.transport
 from smb import fscc, smb_structs
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
-from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Tree
-from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Timeout, Tree
+from smb.errors import ProtocolError, UnsupportedFeature
 from smb.operations import (
     ListingNames,
     Progress,
-    deadline_after,
     entry_to_shared_file,
     join,
     matches_search,
@@ -94,6 +94,8 @@ class SMBConnection:
         self.auth_result: Optional[bool] = None
         self._engine: Optional[Engine] = None
         self._trees: Dict[str, Tree] = {}
+        self._tree_lock = threading.Lock()
+        self._tree_locks: Dict[str, threading.Lock] = {}
 
     def __repr__(self):
         return "<SMBConnection %s@%s%s>" % (self.username, self.remote_name,
@@ -108,7 +110,7 @@ class SMBConnection:
             ``ProtocolError``).
         """
         self.close()
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         config = ClientConfig(
             username=self.username, password=self.password, domain=self.domain,
             my_name=self.my_name, remote_name=self.remote_name, use_ntlm_v2=self.use_ntlm_v2,
@@ -123,12 +125,12 @@ class SMBConnection:
         try:
             from smb.negotiate import open_engine
 
-            engine = open_engine(transport, config, deadline)
+            engine = open_engine(transport, config, wait.deadline())
             if config.require_encryption and not engine.is_smb2:
                 # SMB1 has no standard encryption: refuse before sending credentials
                 raise UnsupportedFeature("require_encryption: the server negotiated SMB1 (NT LM 0.12), "
                                          "which has no encryption (SMB 3.0 or later is needed)")
-            self.auth_result = bool(engine.authenticate(deadline))
+            self.auth_result = bool(engine.authenticate(wait))
         except BaseException:
             transport.close()
             raise
@@ -153,7 +155,7 @@ class SMBConnection:
             # LOGOFF ends the session's tree connects too ([MS-SMB2] 3.3.5.6, [MS-CIFS]
             # 3.3.5.4): no TREE_DISCONNECT round trip per share; and as the connection closes
             # right after, its answer is not waited for
-            engine.logoff(deadline_after(5), wait=False)
+            engine.logoff(Timeout(5), wait=False)
         except Exception:
             pass
         finally:
@@ -189,13 +191,21 @@ class SMBConnection:
             raise NotConnectedError("not connected: call connect() first")
         return self._engine
 
-    def _tree(self, service_name, deadline) -> Tree:
+    def _tree(self, service_name, wait) -> Tree:
+        """The tree connect of ``service_name``, made once per connection whatever the
+        number of threads asking for it at the same time."""
         engine = self._need_engine()
         key = service_name.upper()
         tree = self._trees.get(key)
-        if tree is None:
-            tree = engine.tree_connect(service_name, deadline)
-            self._trees[key] = tree
+        if tree is not None:
+            return tree
+        with self._tree_lock:
+            lock = self._tree_locks.setdefault(key, threading.Lock())
+        with lock:
+            tree = self._trees.get(key)
+            if tree is None:
+                tree = engine.tree_connect(service_name, wait)
+                self._trees[key] = tree
         return tree
 
     @contextmanager
@@ -216,41 +226,41 @@ class SMBConnection:
                                    status=e.status) from None
 
     @contextmanager
-    def _open(self, tree, path, deadline, **create_args):
+    def _open(self, tree, path, wait, **create_args):
         engine = self._engine
-        opened = engine.create(tree, path, deadline=deadline, **create_args)
+        opened = engine.create(tree, path, timeout=wait, **create_args)
         try:
             yield opened
         except BaseException:
-            engine.close_after_failure(tree, opened.file_id)
+            engine.close_after_failure(tree, opened.file_id, wait)
             raise
-        engine.close_file(tree, opened.file_id, deadline)
+        engine.close_file(tree, opened.file_id, wait)
 
     # ------------------------------------------------------------------ shares
     def listShares(self, timeout=30):
         """The server's shares: a list of :class:`smb.base.SharedDevice`."""
         from smb.dcerpc import srvsvc
 
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         engine = self._need_engine()
         opened = None
 
         def exchange(pdus):
             nonlocal opened
-            opened, replies = engine.open_pipe(tree, "srvsvc", pdus, deadline)
+            opened, replies = engine.open_pipe(tree, "srvsvc", pdus, wait)
             fid = opened.file_id
-            return (replies, lambda data: engine.transact_pipe(tree, fid, data, deadline),
-                    lambda: engine.read(tree, fid, 0, 65536, deadline))
+            return (replies, lambda data: engine.transact_pipe(tree, fid, data, wait),
+                    lambda: engine.read(tree, fid, 0, 65536, wait))
 
         with self._failure("list shares", "IPC$"):
-            tree = self._tree("IPC$", deadline)
+            tree = self._tree("IPC$", wait)
             try:
                 shares = srvsvc.pipelined_share_enum(exchange, self.remote_name or "*SMBSERVER")
             except BaseException:
                 if opened is not None:
-                    engine.close_after_failure(tree, opened.file_id)
+                    engine.close_after_failure(tree, opened.file_id, wait)
                 raise
-            engine.close_file(tree, opened.file_id, deadline)
+            engine.close_file(tree, opened.file_id, wait)
         return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
 
     # ------------------------------------------------------------------ listings
@@ -262,30 +272,30 @@ class SMBConnection:
         :param pattern: wildcard filter applied by the server (``*``, ``?``)
         :return: a list of :class:`smb.base.SharedFile`
         """
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         results: List[SharedFile] = []
         append = results.append
         with self._failure("list", service_name, path):
-            tree = self._tree(service_name, deadline)
-            for entry in self._listing(tree, npath, pattern, deadline):
+            tree = self._tree(service_name, wait)
+            for entry in self._listing(tree, npath, pattern, wait):
                 if matches_search(entry.file_attributes, search):
                     append(entry_to_shared_file(entry))
         return results
 
     def listSnapshots(self, service_name, path, timeout=30):
         """The shadow copies of ``path``: a list of naive UTC ``datetime`` objects."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         engine = self._need_engine()
         with self._failure("list snapshots of", service_name, path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, npath, deadline, desired_access=_READ_ACCESS,
+            tree = self._tree(service_name, wait)
+            with self._open(tree, npath, wait, desired_access=_READ_ACCESS,
                             share_access=_SHARE_ALL) as opened:
                 size = 16
                 while True:
                     out = engine.ioctl(tree, opened.file_id, fscc.FSCTL_SRV_ENUMERATE_SNAPSHOTS,
-                                       b"", size, deadline)
+                                       b"", size, wait)
                     snap = fscc.parse_snapshot_array(out)
                     if snap.returned >= snap.total or size >= (1 << 20):
                         break
@@ -294,11 +304,11 @@ class SMBConnection:
 
     def getAttributes(self, service_name, path, timeout=30):
         """Attributes of the file or folder at ``path``: a :class:`smb.base.SharedFile`."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         with self._failure("get attributes of", service_name, path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, npath, deadline, desired_access=_ATTR_ACCESS,
+            tree = self._tree(service_name, wait)
+            with self._open(tree, npath, wait, desired_access=_ATTR_ACCESS,
                             share_access=_SHARE_ALL) as o:
                 to_epoch = fscc.filetime_to_epoch
                 name = split_parent(npath)[1]
@@ -311,14 +321,14 @@ class SMBConnection:
         a :class:`smb.security_descriptors.SecurityDescriptor`."""
         from smb.security_descriptors import SecurityDescriptor
 
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         engine = self._need_engine()
         with self._failure("get the security descriptor of", service_name, path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, npath, deadline, desired_access=fscc.READ_CONTROL | fscc.SYNCHRONIZE,
+            tree = self._tree(service_name, wait)
+            with self._open(tree, npath, wait, desired_access=fscc.READ_CONTROL | fscc.SYNCHRONIZE,
                             share_access=_SHARE_ALL) as o:
-                data = engine.query_info(tree, o.file_id, INFO_SECURITY, 0, deadline,
+                data = engine.query_info(tree, o.file_id, INFO_SECURITY, 0, wait,
                                          additional_information=_SECURITY_INFO)
         return SecurityDescriptor.from_bytes(data)
 
@@ -340,12 +350,12 @@ class SMBConnection:
         """
         if offset < 0:
             raise ValueError("offset must be >= 0")
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         engine = self._need_engine()
         with self._failure("retrieve", service_name, path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, npath, deadline, desired_access=_READ_ACCESS,
+            tree = self._tree(service_name, wait)
+            with self._open(tree, npath, wait, desired_access=_READ_ACCESS,
                             share_access=fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE,
                             create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
                 if max_length == 0:
@@ -359,7 +369,7 @@ class SMBConnection:
                 progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
                 try:
                     n = engine.read_to(tree, o.file_id, offset, total, file_obj.write,
-                                       deadline, progress.callback, size_hint=o.end_of_file)
+                                       wait, progress.callback)
                 finally:
                     progress.close()
                 return o.file_attributes, n
@@ -382,18 +392,18 @@ class SMBConnection:
         """
         if offset < 0:
             raise ValueError("offset must be >= 0")
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         engine = self._need_engine()
         disposition = fscc.FILE_OVERWRITE_IF if truncate else fscc.FILE_OPEN_IF
         with self._failure("store", service_name, path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, npath, deadline, desired_access=_WRITE_ACCESS,
+            tree = self._tree(service_name, wait)
+            with self._open(tree, npath, wait, desired_access=_WRITE_ACCESS,
                             share_access=fscc.FILE_SHARE_READ, create_disposition=disposition,
                             create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
                 progress = Progress(show_progress, None, split_parent(npath)[1], tqdm_kwargs)
                 try:
-                    n = engine.write_from(tree, o.file_id, offset, file_obj.read, deadline,
+                    n = engine.write_from(tree, o.file_id, offset, file_obj.read, wait,
                                           progress.callback)
                 finally:
                     progress.close()
@@ -402,111 +412,105 @@ class SMBConnection:
     # ------------------------------------------------------------------ changes
     def createDirectory(self, service_name, path, timeout=30):
         """Create the folder ``path`` (its parent must exist)."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         with self._failure("create directory", service_name, path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, npath, deadline, desired_access=_ATTR_ACCESS,
+            tree = self._tree(service_name, wait)
+            with self._open(tree, npath, wait, desired_access=_ATTR_ACCESS,
                             share_access=_SHARE_ALL, create_disposition=fscc.FILE_CREATE,
                             create_options=fscc.FILE_DIRECTORY_FILE):
                 pass
 
     def deleteDirectory(self, service_name, path, timeout=30):
         """Delete the empty folder ``path``."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         with self._failure("delete directory", service_name, path):
-            self._delete(self._tree(service_name, deadline), npath, True, deadline)
+            self._delete(self._tree(service_name, wait), npath, True, wait)
 
     def deleteFiles(self, service_name, path_file_pattern, delete_matching_folders=False, timeout=30):
         """Delete the files matching ``path_file_pattern`` (wildcards allowed in its last
         component). With ``delete_matching_folders``, matching folders are deleted too, with
         everything in them."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         parent, pattern = split_parent(normalize_path(path_file_pattern))
         with self._failure("delete", service_name, path_file_pattern):
-            tree = self._tree(service_name, deadline)
-            for entry in self._entries(tree, parent, pattern or "*", deadline):
+            tree = self._tree(service_name, wait)
+            for entry in self._entries(tree, parent, pattern or "*", wait):
                 target = join(parent, entry.file_name)
                 if entry.file_attributes & fscc.FILE_ATTRIBUTE_DIRECTORY:
                     if delete_matching_folders:
-                        self._delete_tree(tree, target, deadline)
+                        self._delete_tree(tree, target, wait)
                 else:
-                    self._delete(tree, target, False, deadline)
+                    self._delete(tree, target, False, wait)
 
     def resetFileAttributes(self, service_name, path_file_pattern, file_attributes=ATTR_NORMAL,
                             timeout=30):
         """Set the attributes of the files and folders matching ``path_file_pattern``
         (wildcards allowed) to ``file_attributes`` (default: ATTR_NORMAL, clearing them)."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         parent, pattern = split_parent(normalize_path(path_file_pattern))
         data = fscc.basic_information(file_attributes=file_attributes or ATTR_NORMAL)
         with self._failure("reset attributes of", service_name, path_file_pattern):
-            tree = self._tree(service_name, deadline)
-            for entry in self._entries(tree, parent, pattern or "*", deadline):
-                self._set_basic(tree, join(parent, entry.file_name), data, deadline)
+            tree = self._tree(service_name, wait)
+            for entry in self._entries(tree, parent, pattern or "*", wait):
+                self._set_basic(tree, join(parent, entry.file_name), data, wait)
 
     def setLastWriteTime(self, service_name, path, last_write_time, timeout=30):
         """Set the last write (modification) time of ``path``, in seconds since the epoch."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         npath = normalize_path(path)
         data = fscc.basic_information(last_write_time=fscc.epoch_to_filetime(last_write_time))
         with self._failure("set the last write time of", service_name, path):
-            self._set_basic(self._tree(service_name, deadline), npath, data, deadline)
+            self._set_basic(self._tree(service_name, wait), npath, data, wait)
 
     def rename(self, service_name, old_path, new_path, timeout=30):
         """Rename (or move, within the share) a file or folder."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         old, new = normalize_path(old_path), normalize_path(new_path)
-        engine = self._need_engine()
         with self._failure("rename", service_name, old_path):
-            tree = self._tree(service_name, deadline)
-            with self._open(tree, old, deadline,
-                            desired_access=fscc.DELETE | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE,
-                            share_access=_SHARE_ALL) as o:
-                engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileRenameInformation,
-                                engine.rename_information(new), deadline)
+            self._need_engine().rename(self._tree(service_name, wait), old, new, wait)
 
     def echo(self, data, timeout=10):
         """Send ``data`` to the server in an ECHO and return it."""
-        deadline = deadline_after(timeout)
+        wait = Timeout(timeout)
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-        self._need_engine().echo(raw, deadline)
+        self._need_engine().echo(raw, wait)
         return data
 
     # ------------------------------------------------------------------ helpers
-    def _listing(self, tree, parent, pattern, deadline):
+    def _listing(self, tree, parent, pattern, wait):
         """The entries of a directory listing, every name checked (:class:`ListingNames`)."""
         names = ListingNames()
-        for page in self._need_engine().list_directory(tree, parent, pattern, deadline):
+        for page in self._need_engine().list_directory(tree, parent, pattern, wait):
             for entry in fscc.parse_both_directory_information(page):
                 names.check(entry.file_name)
                 yield entry
 
-    def _entries(self, tree, parent, pattern, deadline):
+    def _entries(self, tree, parent, pattern, wait):
         """Entries of ``parent`` matching ``pattern``, without '.' and '..'."""
-        return [e for e in self._listing(tree, parent, pattern, deadline)
+        return [e for e in self._listing(tree, parent, pattern, wait)
                 if e.file_name not in (".", "..")]
 
-    def _delete(self, tree, path, is_directory, deadline):
+    def _delete(self, tree, path, is_directory, wait):
         options = fscc.FILE_DIRECTORY_FILE if is_directory else fscc.FILE_NON_DIRECTORY_FILE
-        with self._open(tree, path, deadline, desired_access=fscc.DELETE | fscc.SYNCHRONIZE,
+        with self._open(tree, path, wait, desired_access=fscc.DELETE | fscc.SYNCHRONIZE,
                         share_access=_SHARE_ALL, create_options=options) as o:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileDispositionInformation,
-                                  fscc.disposition_information(True), deadline)
+                                  fscc.disposition_information(True), wait)
 
-    def _delete_tree(self, tree, path, deadline):
-        for entry in self._entries(tree, path, "*", deadline):
+    def _delete_tree(self, tree, path, wait):
+        for entry in self._entries(tree, path, "*", wait):
             child = join(path, entry.file_name)
             if entry.file_attributes & fscc.FILE_ATTRIBUTE_DIRECTORY:
-                self._delete_tree(tree, child, deadline)
+                self._delete_tree(tree, child, wait)
             else:
-                self._delete(tree, child, False, deadline)
-        self._delete(tree, path, True, deadline)
+                self._delete(tree, child, False, wait)
+        self._delete(tree, path, True, wait)
 
-    def _set_basic(self, tree, path, data, deadline):
-        with self._open(tree, path, deadline,
+    def _set_basic(self, tree, path, data, wait):
+        with self._open(tree, path, wait,
                         desired_access=fscc.FILE_WRITE_ATTRIBUTES | fscc.SYNCHRONIZE,
                         share_access=_SHARE_ALL) as o:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
-                                  deadline)
+                                  wait)

@@ -7,16 +7,19 @@ Conventions, for every engine:
 
 * Paths are relative to the share, components separated by backslashes, no leading
   backslash (``"dir\\file.txt"``; the share root is ``""``). The facade normalises them.
-* Every blocking method takes ``deadline``: an absolute ``time.monotonic()`` value. The
-  engine raises :class:`smb.errors.SMBTimeout` once it passes (after trying to cancel what is
-  outstanding where the protocol allows).
+* Every blocking method takes ``timeout``, a :class:`Timeout`: the longest wait for each
+  response (pysmb's meaning: a long transfer succeeds as long as every answer comes in
+  time). An engine raises :class:`smb.errors.SMBTimeout` when one wait runs out, after
+  cancelling what it has outstanding where the protocol allows; the connection stays usable.
+* Every method may be called from any number of threads at once.
 * A server error status raises :class:`smb.errors.OperationFailure` with ``status`` set to the
   NTSTATUS (SMB1 DOS error classes are mapped to NTSTATUS) and ``smb_messages`` holding
   records (``smb.errors.SMBMessageRecord``) of the responses of the failed operation. The
   facade re-raises with a message naming the operation and the path.
 * Malformed, unsigned-where-required or forged server data raises
   :class:`smb.errors.ProtocolError`; after that the connection is unusable (``NotConnectedError``
-  on the next call).
+  on the next call). This contract is enforced once, for every operation of every engine, by
+  :class:`Engine` itself (``__init_subclass__`` wraps them).
 * Information classes, access masks, create options and dispositions are those of
   [MS-FSCC] and [MS-SMB2] 2.2.13; the SMB1 engine maps them (NT_CREATE_ANDX takes the same
   values; file information classes go through the SMB_INFO_PASSTHROUGH levels, 0x03E8 + class).
@@ -25,10 +28,14 @@ Conventions, for every engine:
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
 from smb import fscc
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
 
 # [MS-SMB2] 2.2.37 InfoType
 INFO_FILE = 0x01
@@ -43,9 +50,29 @@ MAX_PIPE_REPLY = 16 * 1024 * 1024
 
 def check_pipe_reply(size: int) -> None:
     if size > MAX_PIPE_REPLY:
-        from smb.errors import ProtocolError
-
         raise ProtocolError("named pipe reply exceeds %d bytes" % MAX_PIPE_REPLY)
+
+
+class Timeout:
+    """How long each wait for the server may last: ``Timeout(30)`` gives every response 30
+    seconds from the moment the client starts waiting for it; ``Timeout(None)`` (or 0) waits
+    forever. ``deadline()`` is the absolute ``time.monotonic()`` limit of a wait starting now."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: Optional[float]):
+        self.seconds = float(seconds) if seconds is not None and seconds > 0 else None
+
+    def deadline(self) -> float:
+        s = self.seconds
+        return float("inf") if s is None else time.monotonic() + s
+
+    def shorter(self, seconds: float) -> "Timeout":
+        """This timeout, at most ``seconds``."""
+        return Timeout(seconds if self.seconds is None else min(self.seconds, seconds))
+
+    def __repr__(self):
+        return "Timeout(%r)" % self.seconds
 
 
 #: named pipe access
@@ -143,7 +170,7 @@ class OpenResult:
 
 
 #: how long the CLOSE of a handle may take after the operation on it failed (the operation's
-#: own deadline may be the one that passed)
+#: own wait may be the one that ran out)
 CLOSE_AFTER_FAILURE_TIMEOUT = 5.0
 
 
@@ -167,7 +194,19 @@ class SessionSecurity:
 
 
 class Engine(abc.ABC):
-    """One authenticated SMB session on one transport."""
+    """One authenticated SMB session on one transport, shared by any number of threads.
+
+    Subclasses implement the abstract operations; every method named in :data:`OPERATIONS`
+    is wrapped once, here, with the engine contract: malformed server data (ProtocolError)
+    breaks the connection wherever it is found, and the transport buffer is released to the
+    other threads when the operation returns (:meth:`smb.mux.Multiplexer.unpin_all`).
+    """
+
+    #: the operations the contract wrapper guards (generators are wrapped as generators)
+    OPERATIONS = ("authenticate", "logoff", "echo", "tree_connect", "tree_disconnect", "create",
+                  "close_file", "read", "write", "read_to", "write_from", "list_directory",
+                  "query_info", "set_info", "ioctl", "transact_pipe", "open_pipe", "rename",
+                  "flush")
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).
     is_smb2: bool = False
@@ -177,105 +216,160 @@ class Engine(abc.ABC):
     max_read_size: int = 65536
     max_write_size: int = 65536
     max_transact_size: int = 65536
+    #: the connection (an :class:`smb.mux.Multiplexer`)
+    conn = None
 
-    # --- session ---------------------------------------------------------------
-    @abc.abstractmethod
-    def authenticate(self, deadline: float) -> bool:
-        """Session setup with the config's credentials. False when the server rejects them
-        (STATUS_LOGON_FAILURE and friends); other failures raise."""
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in Engine.OPERATIONS:  # mixins and inherited implementations included
+            method = getattr(cls, name, None)
+            if method is None or getattr(method, "_guarded", False):
+                continue
+            setattr(cls, name, _guard(method))
 
-    @abc.abstractmethod
-    def logoff(self, deadline: float, wait: bool = True) -> None:
-        """End the session (and with it its tree connects). ``wait=False`` sends the LOGOFF
-        without waiting for its answer: for a client about to close the connection."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Close the transport; never raises."""
-
-    @abc.abstractmethod
+    # --- connection state ----------------------------------------------------------
     def abort(self, exc: BaseException) -> BaseException:
-        """Mark the connection broken by ``exc`` (later calls raise NotConnectedError) and
-        close the transport; returns ``exc``."""
+        """Mark the connection broken by ``exc`` (later calls raise NotConnectedError), close
+        the transport and wake every waiting thread; returns ``exc``."""
+        return self.conn.fail(exc)
 
     @property
-    @abc.abstractmethod
     def broken(self) -> bool:
         """True once the connection is unusable (aborted, closed or failed)."""
+        return self.conn.broken is not None
+
+    def close(self) -> None:
+        """Close the transport; never raises."""
+        self.conn.close()
+
+    def end_of_operation(self) -> None:
+        """Give the transport buffer back to the other threads (called by the wrapper)."""
+        self.conn.unpin_all()
 
     @abc.abstractmethod
     def security(self) -> SessionSecurity:
         """What protects the authenticated session."""
 
-    def close_after_failure(self, tree: "Tree", file_id: object) -> None:
+    # --- session ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def authenticate(self, timeout: Timeout) -> bool:
+        """Session setup with the config's credentials. False when the server rejects them
+        (STATUS_LOGON_FAILURE and friends) or grants a session the policy refuses
+        (``refusal`` says why); other failures raise."""
+
+    @abc.abstractmethod
+    def logoff(self, timeout: Timeout, wait: bool = True) -> None:
+        """End the session (and with it its tree connects). ``wait=False`` sends the LOGOFF
+        without waiting for its answer: for a client about to close the connection."""
+
+    @abc.abstractmethod
+    def echo(self, data: bytes, timeout: Timeout) -> bytes:
+        """SMB1 ECHO returns ``data``; SMB2 ECHO carries no data, so the engine returns ``data``
+        after a successful round trip."""
+
+    # --- trees -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def tree_connect(self, share: str, timeout: Timeout) -> Tree:
+        """``share`` is the bare share name (``"IPC$"``, ``"public"``)."""
+
+    @abc.abstractmethod
+    def tree_disconnect(self, tree: Tree, timeout: Timeout) -> None: ...
+
+    # --- opens -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,
+               share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
+               timeout: Timeout) -> OpenResult:
+        """NT create ([MS-SMB2] 2.2.13 values; disposition 1 = FILE_OPEN)."""
+
+    @abc.abstractmethod
+    def close_file(self, tree: Tree, file_id: object, timeout: Timeout) -> None: ...
+
+    def close_after_failure(self, tree: Tree, file_id: object, timeout: Optional[Timeout] = None) -> None:
         """Close a handle after an operation on it failed, keeping that failure the one
-        raised. The CLOSE gets a short fresh deadline; if it cannot be sent or answered
-        (timeout, broken connection, malformed answer) the connection is aborted: a server
-        handle is never left open silently on a connection that goes on being used. A
-        server's error status means it holds no such handle."""
-        import time
-
-        from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
-
+        raised. The CLOSE gets a fresh wait (at most :data:`CLOSE_AFTER_FAILURE_TIMEOUT`); if
+        it cannot be sent or answered (timeout, broken connection, malformed answer) the
+        connection is aborted: a server handle is never left open silently on a connection
+        that goes on being used. A server's error status means it holds no such handle."""
         if self.broken:
             return
+        wait = (timeout or Timeout(None)).shorter(CLOSE_AFTER_FAILURE_TIMEOUT)
         try:
-            self.close_file(tree, file_id, time.monotonic() + CLOSE_AFTER_FAILURE_TIMEOUT)
+            self.close_file(tree, file_id, wait)
         except OperationFailure:
             pass
         except (NotConnectedError, ProtocolError, SMBTimeout) as e:
             self.abort(e)
 
     @abc.abstractmethod
-    def echo(self, data: bytes, deadline: float) -> bytes:
-        """SMB1 ECHO returns ``data``; SMB2 ECHO carries no data, so the engine returns ``data``
-        after a successful round trip."""
-
-    # --- trees -------------------------------------------------------------------
-    @abc.abstractmethod
-    def tree_connect(self, share: str, deadline: float) -> Tree:
-        """``share`` is the bare share name (``"IPC$"``, ``"public"``)."""
-
-    @abc.abstractmethod
-    def tree_disconnect(self, tree: Tree, deadline: float) -> None: ...
-
-    # --- opens -------------------------------------------------------------------
-    @abc.abstractmethod
-    def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,
-               share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
-               deadline: float) -> OpenResult:
-        """NT create ([MS-SMB2] 2.2.13 values; disposition 1 = FILE_OPEN)."""
-
-    @abc.abstractmethod
-    def close_file(self, tree: Tree, file_id: object, deadline: float) -> None: ...
-
-    @abc.abstractmethod
-    def read(self, tree: Tree, file_id: object, offset: int, length: int, deadline: float) -> bytes:
+    def read(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout) -> bytes:
         """One read of at most ``max_read_size`` bytes; b'' at end of file."""
 
     @abc.abstractmethod
+    def write(self, tree: Tree, file_id: object, offset: int, data, timeout: Timeout) -> int:
+        """One write of at most ``max_write_size`` bytes; returns the count written."""
+
     def read_to(self, tree: Tree, file_id: object, offset: int, length: int,
-                sink: Callable[[memoryview], object], deadline: float,
-                progress: Optional[Callable[[int], object]] = None,
-                size_hint: Optional[int] = None) -> int:
-        """Pipelined read of ``length`` bytes (``-1``: to end of file) starting at ``offset``.
+                sink: Callable[[memoryview], object], timeout: Timeout,
+                progress: Optional[Callable[[int], object]] = None) -> int:
+        """Pipelined read of ``length`` bytes (``-1``: to end of file) starting at ``offset``
+        (:func:`smb.transfer.read_to`): several reads in flight, ``sink`` called with
+        consecutive chunks in file order (the memoryview is only valid during the call),
+        ``progress(nbytes)`` after each. Returns the bytes delivered; fewer at end of file."""
+        from smb import transfer
 
-        Keeps several reads in flight, calls ``sink`` with consecutive chunks in file order
-        (the memoryview is only valid during the call) and ``progress(nbytes)`` after each.
-        Returns the number of bytes delivered; stops early at end of file. Memory stays
-        bounded by the window, whatever the file size. ``size_hint``: the file size the open
-        reported; a short read ending before it is not taken for the end of file unless a
-        read of the missing part confirms it."""
+        return transfer.read_to(self, tree, file_id, offset, length, sink, timeout, progress)
 
-    @abc.abstractmethod
     def write_from(self, tree: Tree, file_id: object, offset: int,
-                   source: Callable[[int], bytes], deadline: float,
+                   source: Callable[[int], bytes], timeout: Timeout,
                    progress: Optional[Callable[[int], object]] = None) -> int:
-        """Pipelined write: calls ``source(n)`` for up to ``n`` bytes until it returns b''.
-        Returns the number of bytes written (the next offset is ``offset + result``)."""
+        """Pipelined write (:func:`smb.transfer.write_from`): calls ``source(n)`` for up to
+        ``n`` bytes until it returns b''. Returns the number of bytes written."""
+        from smb import transfer
+
+        return transfer.write_from(self, tree, file_id, offset, source, timeout, progress)
+
+    # --- the per-engine half of the pipelined transfers (smb.transfer) -------------------
+    #: bytes per READ / WRITE request and requests in flight per transfer
+    read_chunk: int = 65536
+    write_chunk: int = 65536
+    read_window: int = 1
+    write_window: int = 1
 
     @abc.abstractmethod
-    def list_directory(self, tree: Tree, path: str, pattern: str, deadline: float) -> Iterator[memoryview]:
+    def can_submit(self, nbytes: int) -> bool:
+        """Whether a request moving ``nbytes`` can be sent now without waiting (credits,
+        MID slots)."""
+
+    @abc.abstractmethod
+    def submit_read(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout):
+        """Send one READ; returns a handle for :meth:`complete_read`."""
+
+    @abc.abstractmethod
+    def complete_read(self, handle, timeout: Timeout) -> Optional[memoryview]:
+        """Wait for a READ: its data (valid until :meth:`release`), or None at end of file.
+        OperationFailure for an error status; ProtocolError when it carries more than asked."""
+
+    @abc.abstractmethod
+    def submit_write(self, tree: Tree, file_id: object, offset: int, data, timeout: Timeout):
+        """Send one WRITE of ``data`` (sent without a copy); returns a handle."""
+
+    @abc.abstractmethod
+    def complete_write(self, handle, timeout: Timeout) -> int:
+        """Wait for a WRITE: the count the server wrote (at most what was sent)."""
+
+    @abc.abstractmethod
+    def release(self, handle) -> None:
+        """The caller is done with what :meth:`complete_read` returned."""
+
+    @abc.abstractmethod
+    def abandon(self, handles, cancel: bool) -> None:
+        """Give up on requests in flight: their answers are dropped when they come; with
+        ``cancel`` (after a timeout) the server is asked to cancel them too."""
+
+    # --- directories and information -------------------------------------------------------
+    @abc.abstractmethod
+    def list_directory(self, tree: Tree, path: str, pattern: str, timeout: Timeout) -> Iterator[memoryview]:
         """Yield the raw buffers of FileBothDirectoryInformation entries ([MS-FSCC] 2.4.8,
         the same layout as SMB1 SMB_FIND_FILE_BOTH_DIRECTORY_INFO), one buffer per server
         response, until the listing ends (every page). An empty folder yields '.' and '..' as the
@@ -283,7 +377,7 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def query_info(self, tree: Tree, file_id: object, info_type: int, info_class: int,
-                   deadline: float, additional_information: int = 0,
+                   timeout: Timeout, additional_information: int = 0,
                    output_buffer_length: int = 65536) -> bytes:
         """QUERY_INFO: INFO_FILE/INFO_FILESYSTEM with an [MS-FSCC] class, or INFO_SECURITY with
         ``additional_information`` (OWNER|GROUP|DACL... = 0x1|0x2|0x4) returning the
@@ -291,32 +385,62 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def set_info(self, tree: Tree, file_id: object, info_type: int, info_class: int,
-                 data: bytes, deadline: float) -> None: ...
+                 data: bytes, timeout: Timeout) -> None: ...
+
+    @abc.abstractmethod
+    def rename(self, tree: Tree, old_path: str, new_path: str, timeout: Timeout,
+               replace_if_exists: bool = False) -> None:
+        """Rename (or move within the share) the file or folder ``old_path``: one round trip
+        where the dialect allows (SMB2: CREATE + SET_INFO FileRenameInformation + CLOSE as a
+        related compound; SMB1: SMB_COM_RENAME, or NT_RENAME for folders)."""
 
     @abc.abstractmethod
     def ioctl(self, tree: Tree, file_id: object, ctl_code: int, input_data: bytes,
-              max_output: int, deadline: float) -> bytes:
+              max_output: int, timeout: Timeout) -> bytes:
         """FSCTL on a file (SMB1: NT_TRANSACT_IOCTL). Returns the output buffer."""
 
     @abc.abstractmethod
-    def transact_pipe(self, tree: Tree, file_id: object, data: bytes, deadline: float) -> bytes:
+    def transact_pipe(self, tree: Tree, file_id: object, data: bytes, timeout: Timeout) -> bytes:
         """Write ``data`` to a named pipe and read the whole reply (FSCTL_PIPE_TRANSCEIVE or
-        SMB1 TRANSACTION TransactNmPipe; reads again while the server says BUFFER_OVERFLOW)."""
+        SMB1 TRANSACTION TransactNmPipe; reads again while the server says BUFFER_OVERFLOW,
+        at most :data:`MAX_PIPE_REPLY` bytes)."""
 
-    def open_pipe(self, tree: Tree, name: str, messages, deadline: float):
+    def open_pipe(self, tree: Tree, name: str, messages, timeout: Timeout):
         """Open the named pipe ``name`` and exchange each of ``messages`` in order
         (:meth:`transact_pipe`). Returns ``(OpenResult, replies)``; the pipe stays open.
         Engines that can batch (SMB2 compounds) do it in one round trip."""
-        opened = self.create(tree, name, desired_access=PIPE_ACCESS, share_access=3,
-                             deadline=deadline)
+        opened = self.create(tree, name, desired_access=PIPE_ACCESS, share_access=3, timeout=timeout)
         try:
-            replies = [self.transact_pipe(tree, opened.file_id, m, deadline) for m in messages]
+            replies = [self.transact_pipe(tree, opened.file_id, m, timeout) for m in messages]
         except BaseException:
-            self.close_after_failure(tree, opened.file_id)
+            self.close_after_failure(tree, opened.file_id, timeout)
             raise
         return opened, replies
 
-    def rename_information(self, new_path: str, replace_if_exists: bool = False) -> bytes:
-        """The FileRenameInformation buffer this dialect expects ([MS-FSCC] 2.4.37; SMB2
-        uses the 64-bit RootDirectory layout, SMB1 passthrough the 32-bit one)."""
-        return fscc.rename_information(new_path, replace_if_exists, wide_root=self.is_smb2)
+
+def _guard(method):
+    """The engine contract around one operation (see :class:`Engine`)."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self, *args, **kwargs):
+            try:
+                for item in method(self, *args, **kwargs):
+                    self.end_of_operation()  # the caller may take its time with the item
+                    yield item
+            except ProtocolError as e:
+                raise self.abort(e)
+            finally:
+                self.end_of_operation()
+        generator._guarded = True
+        return generator
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ProtocolError as e:
+            raise self.abort(e)
+        finally:
+            self.end_of_operation()
+    guarded._guarded = True
+    return guarded

@@ -1,11 +1,10 @@
 """Helpers of the facade that do not talk to the server: path normalisation, the SMB1-style
-search-attribute filter ([MS-CIFS] 2.2.1.2.4), directory entries to ``SharedFile``, progress
-bars and deadlines.
+search-attribute filter ([MS-CIFS] 2.2.1.2.4), directory entries to ``SharedFile``, the
+check of names in a listing, progress bars.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Callable, Optional, Tuple
 
 from smb import fscc
@@ -83,12 +82,6 @@ def entry_to_shared_file(entry) -> SharedFile:
     (file_index, ctime, atime, wtime, chtime, eof, alloc, attrs, _ea, short, name, _fid) = entry
     return SharedFile((ctime - _EPOCH) / 1e7, (atime - _EPOCH) / 1e7, (wtime - _EPOCH) / 1e7,
                       (chtime - _EPOCH) / 1e7, eof, alloc, attrs, short, name, file_index or None)
-
-
-def deadline_after(timeout) -> float:
-    if timeout is None or timeout <= 0:
-        return float("inf")
-    return time.monotonic() + timeout
 
 
 class Progress:

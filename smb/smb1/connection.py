@@ -1,23 +1,27 @@
-"""SMB1 request multiplexer: MIDs, signing, deadlines, NT_CANCEL, transactions.
+"""SMB1 request multiplexer, safe for many threads: MIDs, signing, NT_CANCEL, transactions.
 
-Several requests may be outstanding at once (up to the server's MaxMpxCount, CIFS 4.1.1);
-responses are matched to requests by MID ([MS-CIFS] 3.2.5.1) and may arrive in any order.
-When signing is active ([MS-CIFS] 3.2.4.1.3 / 3.2.5.1.2) each request takes the next
-sequence number n and its response(s) must be signed with n + 1; NT_CANCEL (CIFS 4.1.8)
-takes one number and has no response. A request whose deadline passes is cancelled with
-NT_CANCEL and its late response discarded. Multi-part transaction responses are
-reassembled by :class:`smb.smb1.trans.Assembler`.
+Several requests may be outstanding at once (up to the server's MaxMpxCount, CIFS 4.1.1,
+handed out first come, first served); responses are matched to requests by MID ([MS-CIFS]
+3.2.5.1) and may arrive in any order. The reader role, pinned views and the broken state
+come from :class:`smb.mux.Multiplexer`. When signing is active ([MS-CIFS] 3.2.4.1.3 /
+3.2.5.1.2) each request takes the next sequence number n and its response(s) must be signed
+with n + 1; NT_CANCEL (CIFS 4.1.8) takes one number and has no response. Sequence numbers
+are taken and the request written under one lock, so the server sees them in order. A
+request whose wait times out is cancelled with NT_CANCEL and its late response discarded.
+Multi-part transaction responses are reassembled by :class:`smb.smb1.trans.Assembler`.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import threading
 import time
+from collections import deque
 from typing import Dict, Optional
 
-from smb.errors import (NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord,
-                        SMBTimeout)
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout
+from smb.mux import Multiplexer
 from smb.smb1 import header as H
 from smb.smb1 import messages as M
 from smb.smb1 import signing
@@ -30,14 +34,22 @@ COMMAND_NAMES = {v: k[8:] for k, v in vars(H).items() if k.startswith("SMB_COM_"
 
 
 class _Pending:
-    __slots__ = ("mid", "seq", "command", "queue", "tid")
+    """One outstanding request: its signing sequence number and the responses that arrived
+    for it and were not taken yet."""
+
+    __slots__ = ("mid", "seq", "command", "tid", "owner", "queue")
 
     def __init__(self, mid, seq, command, tid):
         self.mid = mid
         self.seq = seq
         self.command = command
         self.tid = tid
-        self.queue = None  # responses that arrived while another MID was awaited (bytes)
+        self.owner = threading.get_ident()
+        self.queue = deque()  # raw responses (views of the reader's own, else bytes)
+
+    def detach(self) -> None:
+        """Copy queued responses out of the transport buffer (it is about to be reused)."""
+        self.queue = deque(bytes(r) if type(r) is memoryview else r for r in self.queue)
 
 
 def failure(resp: H.Response, what: str = "") -> OperationFailure:
@@ -46,11 +58,14 @@ def failure(resp: H.Response, what: str = "") -> OperationFailure:
     return OperationFailure("SMB1 %s failed%s" % (name, (": " + what) if what else ""), [rec], resp.status)
 
 
-class Connection:
+class Connection(Multiplexer):
     """One SMB1 transport with its session state (UID, signing) and the outstanding requests."""
 
-    def __init__(self, transport, *, unicode: bool = True, extended_security: bool = True):
-        self.transport = transport
+    name = "SMB1"
+
+    def __init__(self, transport, *, unicode: bool = True, extended_security: bool = True,
+                 max_mpx: int = 1):
+        super().__init__(transport)
         self.uid = 0
         self.pid = os.getpid() & 0xFFFF
         self.flags2 = H.DEFAULT_FLAGS2 if unicode else H.DEFAULT_FLAGS2 & ~H.SMB_FLAGS2_UNICODE
@@ -58,34 +73,14 @@ class Connection:
             self.flags2 |= H.SMB_FLAGS2_EXTENDED_SECURITY
         self.unicode = unicode
         self.max_request = 0xFFFF  # the server's MaxBufferSize
+        #: requests outstanding at most (the server's MaxMpxCount)
+        self.max_mpx = max(1, max_mpx)
         self._next_mid = 1
         self._pending: Dict[int, _Pending] = {}
+        self._reserved = 0  # MID slots taken and not yet sent
         self._abandoned: Dict[int, int] = {}
         self.signing_key: Optional[bytes] = None
         self.seq = 0
-        self.error: Optional[BaseException] = None
-
-    # --- state -------------------------------------------------------------------------
-    def check(self) -> None:
-        if self.error is not None:
-            raise NotConnectedError("SMB1 connection unusable after: %s" % self.error)
-
-    def fail(self, exc: BaseException) -> BaseException:
-        if self.error is None:
-            self.error = exc
-        try:
-            self.transport.close()
-        except Exception:
-            pass
-        return exc
-
-    def close(self) -> None:
-        try:
-            self.transport.close()
-        except Exception:
-            pass
-        if self.error is None:
-            self.error = NotConnectedError("closed")
 
     def activate_signing(self, key: bytes, next_seq: int = 2) -> None:
         self.signing_key = bytes(key)
@@ -105,105 +100,147 @@ class Connection:
                 return mid
         raise ProtocolError("no free SMB1 MID")
 
+    def _take_slot(self, deadline: float) -> None:
+        """Wait (first come, first served) until fewer than MaxMpxCount requests are out."""
+        def take():
+            if len(self._pending) + self._reserved < self.max_mpx:
+                self._reserved += 1
+                return True
+            return False
+
+        self.take_turn(take, deadline)
+
     def send(self, req, tid: int = 0, *, deadline: Optional[float] = None, mid: Optional[int] = None,
              expect_response: bool = True) -> int:
         """Send ``req`` (a messages tuple); returns its MID."""
-        self.check()
-        if mid is None:
-            mid = self._alloc_mid()
-        bufs = M.assemble(req, flags2=self.flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
-        seq = 0
-        if self.signing_key is not None:
-            seq = self.seq
-            self.seq += 2 if expect_response else 1
-            signing.sign(self.signing_key, seq, bufs)
-        if expect_response:
-            self._pending[mid] = _Pending(mid, seq, req[0], tid)
+        self.check_usable()
+        if deadline is None:
+            deadline = time.monotonic() + 60
+        slot = expect_response and mid is None
+        if slot:
+            self.unpin_all()
+            self._take_slot(deadline)
         try:
-            self.transport.send(*bufs, deadline=deadline)
-        except SMBTimeout as e:
-            raise self.fail(e)
-        except (NotConnectedError, ProtocolError, OSError) as e:
-            raise self.fail(e)
+            with self._send_lock:
+                with self._cv:
+                    self.check_usable()
+                    if mid is None:
+                        mid = self._alloc_mid()
+                    seq = 0
+                    if self.signing_key is not None:
+                        seq = self.seq
+                        self.seq += 2 if expect_response else 1
+                    if expect_response:
+                        self._pending[mid] = _Pending(mid, seq, req[0], tid)
+                bufs = M.assemble(req, flags2=self.flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
+                if self.signing_key is not None:
+                    signing.sign(self.signing_key, seq, bufs)
+                try:
+                    self.transport.send(*bufs, deadline=deadline)
+                except SMBTimeout as e:
+                    if self.signing_key is not None or getattr(self.transport, "closed", False):
+                        # a sequence number is spent (or half a message written): no way on
+                        raise self.fail(e)
+                    with self._cv:  # nothing was written
+                        self._pending.pop(mid, None)
+                    raise
+                except (NotConnectedError, ProtocolError, OSError) as e:
+                    raise self.fail(e)
+        finally:
+            if slot:
+                with self._cv:
+                    self._reserved -= 1
+                    self._cv.notify_all()
         return mid
 
     # --- receiving -----------------------------------------------------------------------
-    def _verify(self, p: _Pending, mv: memoryview) -> None:
+    def _verify(self, p: _Pending, mv) -> None:
         if self.signing_key is None or p.command == H.SMB_COM_SESSION_SETUP_ANDX:
             return
         if not signing.verify(self.signing_key, p.seq + 1, mv):
-            raise self.fail(ProtocolError("bad SMB1 signature on the response to MID %d (%s)"
-                                          % (p.mid, COMMAND_NAMES.get(p.command, p.command))))
+            raise ProtocolError("bad SMB1 signature on the response to MID %d (%s)"
+                                % (p.mid, COMMAND_NAMES.get(p.command, p.command)))
+
+    def _dispatch(self, mv, me) -> None:
+        if len(mv) < H.HEADER_SIZE or bytes(mv[:4]) != H.PROTOCOL:
+            raise ProtocolError("not an SMB1 message from the server")
+        rmid = _MID_AT.unpack_from(mv, 30)[0]
+        q = self._pending.get(rmid)
+        if q is None:
+            left = self._abandoned.get(rmid)
+            if left is not None:
+                if left <= 1:
+                    del self._abandoned[rmid]
+                else:
+                    self._abandoned[rmid] = left - 1
+            return  # late response to a cancelled request, or an oplock break we never asked for
+        if not mv[9] & H.SMB_FLAGS_REPLY:
+            return
+        self._verify(q, mv)
+        q.queue.append(self.hand_over(q, mv, q.owner, me))
 
     def receive(self, mid: int, deadline: Optional[float]) -> H.Response:
         """The next response for ``mid`` (still registered: call :meth:`done` when finished).
 
-        The response's memory stays valid until the next receive."""
-        self.check()
+        The response's memory stays valid until this thread waits again or its operation
+        ends."""
         p = self._pending.get(mid)
         if p is None:
+            self.check_usable()
             raise ValueError("MID %d is not outstanding" % mid)
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is None:
+            deadline = time.monotonic() + 60
+        if time.monotonic() >= deadline and not p.queue:
             raise SMBTimeout("no response to MID %d before the deadline" % mid)
-        if p.queue:
-            return self._parse(p.queue.pop(0))
-        while True:
-            try:
-                mv = self.transport.recv(deadline=deadline)
-            except SMBTimeout:
-                raise
-            except (NotConnectedError, ProtocolError, OSError) as e:
-                raise self.fail(e)
-            if len(mv) < H.HEADER_SIZE or bytes(mv[:4]) != H.PROTOCOL:
-                raise self.fail(ProtocolError("not an SMB1 message from the server"))
-            rmid = _MID_AT.unpack_from(mv, 30)[0]
-            q = self._pending.get(rmid)
-            if q is None:
-                left = self._abandoned.get(rmid)
-                if left is not None:
-                    if left <= 1:
-                        del self._abandoned[rmid]
-                    else:
-                        self._abandoned[rmid] = left - 1
-                continue  # late response to a cancelled request, or an oplock break we never asked for
-            if not mv[9] & H.SMB_FLAGS_REPLY:
-                continue
-            self._verify(q, mv)
-            if rmid == mid:
-                return self._parse(mv)
-            if q.queue is None:
-                q.queue = []
-            q.queue.append(bytes(mv))
-
-    def _parse(self, buf) -> H.Response:
+        self.pump(lambda: bool(p.queue), deadline)
+        with self._cv:
+            raw = p.queue.popleft()
         try:
-            return H.parse_response(buf)
+            return H.parse_response(raw)
         except ProtocolError as e:
             raise self.fail(e)
 
+    def can_send(self) -> bool:
+        """Whether a request could be sent now without waiting for a MID slot."""
+        return len(self._pending) + self._reserved < self.max_mpx
+
+    def forget(self, mids) -> None:
+        """Give up on ``mids`` without cancelling them: their answers are dropped on arrival."""
+        with self._cv:
+            for mid in mids:
+                if self._pending.pop(mid, None) is not None:
+                    self._abandoned[mid] = 1
+            self._cv.notify_all()
+
     def done(self, mid: int) -> None:
-        self._pending.pop(mid, None)
+        """Forget ``mid``. Its last response stays valid (the buffer pinned) until this
+        thread waits again or its operation ends (:meth:`unpin_all`)."""
+        with self._cv:
+            self._pending.pop(mid, None)
+            self._cv.notify_all()
 
     def cancel(self, mids, responses_left: int = 1) -> None:
         """NT_CANCEL every MID in ``mids`` and forget them (their responses are discarded)."""
         for mid in list(mids):
-            p = self._pending.pop(mid, None)
-            if p is None:
-                continue
-            self._abandoned[mid] = responses_left
-            if self.error is None:
+            with self._cv:
+                p = self._pending.pop(mid, None)
+                if p is None:
+                    continue
+                self._abandoned[mid] = responses_left
+                self._cv.notify_all()
+            if self.broken is None:
                 try:
                     self.send(M.nt_cancel(), p.tid, mid=mid, expect_response=False,
                               deadline=time.monotonic() + 5)
                 except Exception:
                     pass
 
-    def request(self, req, tid: int, deadline: float, *, ok=(0,), what: str = "") -> H.Response:
-        """Send ``req`` and wait for its response; raise OperationFailure unless the status is
-        in ``ok``."""
-        mid = self.send(req, tid, deadline=deadline)
+    def request(self, req, tid: int, timeout, *, ok=(0,), what: str = "") -> H.Response:
+        """Send ``req`` and wait for its response (``timeout``: a :class:`smb.engine.Timeout`);
+        raise OperationFailure unless the status is in ``ok``."""
+        mid = self.send(req, tid, deadline=timeout.deadline())
         try:
-            resp = self.receive(mid, deadline)
+            resp = self.receive(mid, timeout.deadline())
         except SMBTimeout:
             self.cancel([mid])
             raise
@@ -214,18 +251,19 @@ class Connection:
         return resp
 
     # --- transactions --------------------------------------------------------------------
-    def transact(self, req, tid: int, deadline: float, *, max_param: int, max_data: int,
+    def transact(self, req, tid: int, timeout, *, max_param: int, max_data: int,
                  nt: bool = False, what: str = "", ok=(0,)):
         """Run one TRANSACTION / TRANSACTION2 / NT_TRANSACT; returns ``(assembler, status)``.
 
-        Statuses in ``ok`` (and STATUS_BUFFER_OVERFLOW, whose data is valid) are accepted."""
+        Statuses in ``ok`` (and STATUS_BUFFER_OVERFLOW, whose data is valid) are accepted;
+        each response part gets its own wait of ``timeout``."""
         self._check_size(req)
-        mid = self.send(req, tid, deadline=deadline)
+        mid = self.send(req, tid, deadline=timeout.deadline())
         asm = T.Assembler(nt, max_param, max_data)
         try:
             while True:
                 try:
-                    resp = self.receive(mid, deadline)
+                    resp = self.receive(mid, timeout.deadline())
                 except SMBTimeout:
                     self.cancel([mid])
                     raise

@@ -5,7 +5,8 @@ security) or with LM/NT challenge responses (CIFS 4.1.2), MD5 signing once the s
 is known ([MS-CIFS] 3.1.5.1, MAC key = session key (+ NT response without extended
 security), first signed request sequence number 2), LOGOFF_ANDX 4.1.3, ECHO 4.1.7.
 Trees: TREE_CONNECT_ANDX 4.1.4 / TREE_DISCONNECT 4.1.5. Files: NT_CREATE_ANDX 4.2.1, CLOSE
-4.2.9, READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined in :mod:`smb.smb1.transfer`),
+4.2.9, READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined by :mod:`smb.transfer` over this
+engine's submit/complete interface), RENAME 4.2.11,
 TRANS2_FIND_FIRST2 / FIND_NEXT2 4.3.4-4.3.5 with FIND_CLOSE2 4.3.6, TRANS2_QUERY_FILE /
 QUERY_FS / SET_FILE_INFORMATION (SMB_INFO_PASSTHROUGH levels when the server has
 CAP_INFOLEVEL_PASSTHRU, else the native levels of 4.2.14 / 4.1.6 / 4.2.17),
@@ -14,9 +15,8 @@ NT_TRANSACT_IOCTL 4.5.1, NT_TRANSACT_QUERY_SECURITY_DESC 4.5.2 and TransactNmPip
 
 from __future__ import annotations
 
-import struct
 import time
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 from smb import engine as E
 from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
@@ -24,7 +24,7 @@ from smb.smb1 import header as H
 from smb.smb1 import messages as M
 from smb.smb1 import signing
 from smb.smb1 import trans as T
-from smb.smb1 import transfer
+from smb.ntstatus import STATUS_END_OF_FILE
 from smb.smb1.connection import Connection, failure
 
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
@@ -41,7 +41,6 @@ _NATIVE_QUERY_FILE = {4: 0x101, 5: 0x102, 7: 0x103, 9: 0x104, 18: 0x107, 21: 0x1
 _NATIVE_QUERY_FS = {1: 0x102, 3: 0x103, 4: 0x104, 5: 0x105}
 _NATIVE_SET_FILE = {4: 0x101, 13: 0x102, 19: 0x103, 20: 0x104}
 
-_FILE_RENAME_INFORMATION = 10
 _UNSIGNED = (bytes(8), b"BSRSPYL ")
 MAX_MPX_CLIENT = 50
 READ_WINDOW_BYTES = 8 * 1024 * 1024
@@ -69,12 +68,12 @@ class SMB1Engine(E.Engine):
         self.neg = neg
         caps = neg.capabilities
         self.unicode = bool(caps & H.CAP_UNICODE)
+        self.max_mpx = max(1, min(neg.max_mpx_count or 1, MAX_MPX_CLIENT))
         self.conn = Connection(transport, unicode=self.unicode,
-                               extended_security=neg.extended_security)
+                               extended_security=neg.extended_security, max_mpx=self.max_mpx)
         self.conn.max_request = max(neg.max_buffer_size, 1024)
         self.capabilities = caps
         self.passthrough = bool(caps & H.CAP_INFOLEVEL_PASSTHRU)
-        self.max_mpx = max(1, min(neg.max_mpx_count or 1, MAX_MPX_CLIENT))
         self.session_key = b""
         self.authenticated = False
         self.signing = False
@@ -82,8 +81,6 @@ class SMB1Engine(E.Engine):
         self.refusal: Optional[str] = None
         self.session_action = 0  # SESSION_SETUP_ANDX Action of the final response
         self.anonymous = False
-        self._open_paths = {}  # (tid, fid) -> path, for FileRenameInformation
-        self._closed = set()  # (tid, fid) closed early by a move to another folder
         self._set_sizes()
 
     # --- construction ----------------------------------------------------------------------
@@ -136,17 +133,18 @@ class SMB1Engine(E.Engine):
             self.max_read_size = min(small, 0xFFFF - 128)
         self.max_write_size = mid_size if caps & H.CAP_LARGE_WRITEX else small
         self.max_transact_size = max(1024, min(maxbuf, 0xFFFF) - 256)
-        self.window_read = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_read_size, 32))
-        self.window_write = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_write_size, 32))
+        self.read_chunk, self.write_chunk = self.max_read_size, self.max_write_size
+        self.read_window = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_read_size, 32))
+        self.write_window = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_write_size, 32))
 
     # --- session ----------------------------------------------------------------------------
-    def authenticate(self, deadline: float) -> bool:
+    def authenticate(self, timeout: E.Timeout) -> bool:
         if self.config.require_signing and not self.neg.signing_enabled:
             raise UnsupportedFeature("require_signing: the SMB1 server does not offer signing")
         if self.neg.extended_security:
-            ok = self._auth_extended(deadline)
+            ok = self._auth_extended(timeout)
         else:
-            ok = self._auth_challenge_response(deadline)
+            ok = self._auth_challenge_response(timeout)
         if not ok:
             return False
         if self.config.require_signing and not self.signing:
@@ -179,17 +177,10 @@ class SMB1Engine(E.Engine):
         self.signing = True
         self._set_sizes()
 
-    def _setup(self, req, deadline: float) -> H.Response:
-        mid = self.conn.send(req, 0, deadline=deadline)
-        try:
-            return self.conn.receive(mid, deadline)
-        except SMBTimeout:
-            self.conn.cancel([mid])
-            raise
-        finally:
-            self.conn.done(mid)
+    def _setup(self, req, timeout: E.Timeout) -> H.Response:
+        return self._response(self.conn.send(req, 0, deadline=timeout.deadline()), timeout)
 
-    def _auth_extended(self, deadline: float) -> bool:
+    def _auth_extended(self, timeout: E.Timeout) -> bool:
         from smb import ntlm, securityblob
 
         cfg = self.config
@@ -200,7 +191,7 @@ class SMB1Engine(E.Engine):
         caps = M.CLIENT_CAPABILITIES | H.CAP_EXTENDED_SECURITY
         for _leg in range(8):
             resp = self._setup(M.session_setup_extended(token, max_mpx_count=self.max_mpx,
-                                                        capabilities=caps), deadline)
+                                                        capabilities=caps), timeout)
             if resp.status in LOGON_FAILURES:
                 return False
             if resp.status not in (0, STATUS_MORE_PROCESSING_REQUIRED):
@@ -226,7 +217,7 @@ class SMB1Engine(E.Engine):
                 return False
         raise self.conn.fail(ProtocolError("SMB1 session setup did not complete"))
 
-    def _auth_challenge_response(self, deadline: float) -> bool:
+    def _auth_challenge_response(self, timeout: E.Timeout) -> bool:
         from smb import ntlm, ntlm_crypto
 
         cfg = self.config
@@ -246,7 +237,7 @@ class SMB1Engine(E.Engine):
         del password
         req = M.session_setup_ntlm(lm, nt, cfg.username, cfg.domain, unicode=self.unicode,
                                    max_mpx_count=self.max_mpx)
-        resp = self._setup(req, deadline)
+        resp = self._setup(req, timeout)
         if resp.status in LOGON_FAILURES:
             return False
         if resp.status != 0:
@@ -258,98 +249,116 @@ class SMB1Engine(E.Engine):
         self._start_signing(key + nt if key else b"", bytes(resp.raw))
         return True
 
-    def logoff(self, deadline: float, wait: bool = True) -> None:
+    def logoff(self, timeout: E.Timeout, wait: bool = True) -> None:
         if wait:
-            self.conn.request(M.logoff(), 0, deadline, what="logoff")
+            self.conn.request(M.logoff(), 0, timeout, what="logoff")
         else:
-            self.conn.send(M.logoff(), 0, deadline=deadline, expect_response=False)
+            self.conn.send(M.logoff(), 0, deadline=timeout.deadline(), expect_response=False)
         self.authenticated = False
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def abort(self, exc: BaseException) -> BaseException:
-        return self.conn.fail(exc)
-
-    @property
-    def broken(self) -> bool:
-        return self.conn.error is not None
 
     def security(self) -> E.SessionSecurity:
         guest = bool(self.session_action & 1)
         return E.SessionSecurity(self.dialect, guest, self.anonymous, self.signing, False,
                                  "MD5" if self.signing else None)
 
-    def echo(self, data: bytes, deadline: float) -> bytes:
-        resp = self.conn.request(M.echo(bytes(data)), 0xFFFF, deadline, what="echo")
+    def echo(self, data: bytes, timeout: E.Timeout) -> bytes:
+        resp = self.conn.request(M.echo(bytes(data)), 0xFFFF, timeout, what="echo")
         return M.parse_echo(resp)[1]
 
     # --- trees ------------------------------------------------------------------------------
-    def tree_connect(self, share: str, deadline: float) -> E.Tree:
+    def tree_connect(self, share: str, timeout: E.Timeout) -> E.Tree:
         server = self.config.remote_name or self.conn.transport.host or "*SMBSERVER"
         path = "\\\\%s\\%s" % (server, share)
-        resp = self.conn.request(M.tree_connect(path, unicode=self.unicode), 0, deadline,
+        resp = self.conn.request(M.tree_connect(path, unicode=self.unicode), 0, timeout,
                                  what="tree connect to %s" % share)
         optional, service, _fs = M.parse_tree_connect(resp)
         return E.Tree(tree_id=resp.tid, share_name=share, share_type=M.share_type(service),
                       share_flags=optional)
 
-    def tree_disconnect(self, tree: E.Tree, deadline: float) -> None:
-        self.conn.request(M.tree_disconnect(), tree.tree_id, deadline, what="tree disconnect")
+    def tree_disconnect(self, tree: E.Tree, timeout: E.Timeout) -> None:
+        self.conn.request(M.tree_disconnect(), tree.tree_id, timeout, what="tree disconnect")
 
     # --- opens ------------------------------------------------------------------------------
     def create(self, tree: E.Tree, path: str, *, desired_access: int, file_attributes: int = 0,
                share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
-               deadline: float) -> E.OpenResult:
+               timeout: E.Timeout) -> E.OpenResult:
         req = M.nt_create(_path(path), desired_access=desired_access, file_attributes=file_attributes,
                           share_access=share_access, create_disposition=create_disposition,
                           create_options=create_options, unicode=self.unicode)
-        resp = self.conn.request(req, tree.tree_id, deadline, what="create %s" % path)
+        resp = self.conn.request(req, tree.tree_id, timeout, what="create %s" % path)
         r = M.parse_nt_create(resp)
-        self._closed.discard((tree.tree_id, r.fid))
-        self._open_paths[(tree.tree_id, r.fid)] = path.strip("\\")
         return E.OpenResult(file_id=r.fid, create_action=r.create_action,
                             creation_time=r.creation_time, last_access_time=r.last_access_time,
                             last_write_time=r.last_write_time, change_time=r.change_time,
                             allocation_size=r.allocation_size, end_of_file=r.end_of_file,
                             file_attributes=r.file_attributes, is_directory=r.directory)
 
-    def close_file(self, tree: E.Tree, file_id, deadline: float) -> None:
-        self._open_paths.pop((tree.tree_id, file_id), None)
-        if (tree.tree_id, file_id) in self._closed:
-            self._closed.discard((tree.tree_id, file_id))
-            return
-        self.conn.request(M.close(file_id), tree.tree_id, deadline, what="close")
+    def close_file(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
+        self.conn.request(M.close(file_id), tree.tree_id, timeout, what="close")
 
-    def read(self, tree: E.Tree, file_id, offset: int, length: int, deadline: float) -> bytes:
+    def read(self, tree: E.Tree, file_id, offset: int, length: int, timeout: E.Timeout) -> bytes:
         length = min(length, self.max_read_size)
-        resp = self.conn.request(M.read_andx(file_id, offset, length), tree.tree_id, deadline,
-                                 ok=(0, transfer.STATUS_END_OF_FILE), what="read")
+        resp = self.conn.request(M.read_andx(file_id, offset, length), tree.tree_id, timeout,
+                                 ok=(0, STATUS_END_OF_FILE), what="read")
         if resp.status:
             return b""
-        return bytes(M.parse_read_andx(resp))
+        data = M.parse_read_andx(resp)
+        if len(data) > length:
+            raise ProtocolError("READ_ANDX returned %d bytes for a %d-byte request" % (len(data), length))
+        return bytes(data)
 
-    def read_to(self, tree: E.Tree, file_id, offset: int, length: int,
-                sink: Callable[[memoryview], object], deadline: float,
-                progress: Optional[Callable[[int], object]] = None,
-                size_hint: Optional[int] = None) -> int:
-        # short reads are always completed (the missing part is read again): no hint needed
-        return transfer.read_to(self.conn, tree.tree_id, file_id, offset, length, sink, deadline,
-                                chunk=self.max_read_size, window=self.window_read, progress=progress)
-
-    def write(self, tree: E.Tree, file_id, offset: int, data, deadline: float) -> int:
-        resp = self.conn.request(M.write_andx(file_id, offset, data), tree.tree_id, deadline,
+    def write(self, tree: E.Tree, file_id, offset: int, data, timeout: E.Timeout) -> int:
+        resp = self.conn.request(M.write_andx(file_id, offset, data), tree.tree_id, timeout,
                                  what="write")
         return M.parse_write_andx(resp)
 
-    def write_from(self, tree: E.Tree, file_id, offset: int, source: Callable[[int], bytes],
-                   deadline: float, progress: Optional[Callable[[int], object]] = None) -> int:
-        return transfer.write_from(self.conn, tree.tree_id, file_id, offset, source, deadline,
-                                   chunk=self.max_write_size, window=self.window_write,
-                                   progress=progress)
+    # --- the per-engine half of smb.transfer -------------------------------------------------
+    def can_submit(self, nbytes: int) -> bool:
+        return self.conn.can_send()
+
+    def submit_read(self, tree: E.Tree, file_id, offset: int, length: int, timeout: E.Timeout):
+        return self.conn.send(M.read_andx(file_id, offset, length), tree.tree_id,
+                              deadline=timeout.deadline())
+
+    def _response(self, mid, timeout: E.Timeout) -> H.Response:
+        """The response to ``mid`` (cancelled when its wait times out)."""
+        try:
+            return self.conn.receive(mid, timeout.deadline())
+        except SMBTimeout:
+            self.conn.cancel([mid])
+            raise
+        finally:
+            self.conn.done(mid)
+
+    def complete_read(self, mid, timeout: E.Timeout):
+        resp = self._response(mid, timeout)
+        if resp.status == STATUS_END_OF_FILE:
+            return None
+        if resp.status != 0:
+            raise failure(resp, "read")
+        return M.parse_read_andx(resp) or None
+
+    def submit_write(self, tree: E.Tree, file_id, offset: int, data, timeout: E.Timeout):
+        return self.conn.send(M.write_andx(file_id, offset, data), tree.tree_id,
+                              deadline=timeout.deadline())
+
+    def complete_write(self, mid, timeout: E.Timeout) -> int:
+        resp = self._response(mid, timeout)
+        if resp.status != 0:
+            raise failure(resp, "write")
+        return M.parse_write_andx(resp)
+
+    def release(self, mid) -> None:
+        self.conn.unpin_all()
+
+    def abandon(self, mids, cancel: bool) -> None:
+        if cancel:
+            self.conn.cancel(mids)
+        else:
+            self.conn.forget(mids)
 
     # --- directories --------------------------------------------------------------------------
-    def list_directory(self, tree: E.Tree, path: str, pattern: str, deadline: float) -> Iterator[memoryview]:
+    def list_directory(self, tree: E.Tree, path: str, pattern: str, timeout: E.Timeout) -> Iterator[memoryview]:
         search = _path(path).rstrip("\\") + "\\" + (pattern or "*")
         max_data = 0xFFFF - 512
         params = T.find_first2_params(search, search_attributes=0x37, search_count=1024,
@@ -357,7 +366,7 @@ class SMB1Engine(E.Engine):
         # nothing matching the pattern is STATUS_NO_SUCH_FILE, an OperationFailure as on SMB2
         asm, _st = self.conn.transact(T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10,
                                                max_data=max_data),
-                                      tree.tree_id, deadline, max_param=10, max_data=max_data,
+                                      tree.tree_id, timeout, max_param=10, max_data=max_data,
                                       what="list %s" % search)
         sid, count, eos, _ea, _last = T.parse_find_first2(asm.params)
         closed = bool(eos)
@@ -373,7 +382,7 @@ class SMB1Engine(E.Engine):
                 try:
                     asm, _st = self.conn.transact(
                         T.trans2(T.TRANS2_FIND_NEXT2, params, max_param=8, max_data=max_data),
-                        tree.tree_id, deadline, max_param=8, max_data=max_data, what="list %s" % search)
+                        tree.tree_id, timeout, max_param=8, max_data=max_data, what="list %s" % search)
                 except OperationFailure as e:
                     if e.status in (STATUS_NO_SUCH_FILE, STATUS_NO_MORE_FILES):
                         closed = True
@@ -381,10 +390,10 @@ class SMB1Engine(E.Engine):
                     raise
                 count, eos, _ea, _last = T.parse_find_next2(asm.params)
         finally:
-            if not closed and self.conn.error is None:
+            if not closed and self.conn.broken is None:
                 try:
-                    self.conn.request(M.find_close2(sid), tree.tree_id, max(deadline, time.monotonic() + 5),
-                                      what="find close")
+                    self.conn.request(M.find_close2(sid), tree.tree_id,
+                                      timeout.shorter(E.CLOSE_AFTER_FAILURE_TIMEOUT), what="find close")
                 except Exception:
                     pass
 
@@ -397,7 +406,7 @@ class SMB1Engine(E.Engine):
             raise UnsupportedFeature("information class %d needs CAP_INFOLEVEL_PASSTHRU" % info_class)
         return level
 
-    def query_info(self, tree: E.Tree, file_id, info_type: int, info_class: int, deadline: float,
+    def query_info(self, tree: E.Tree, file_id, info_type: int, info_class: int, timeout: E.Timeout,
                    additional_information: int = 0, output_buffer_length: int = 65536) -> bytes:
         max_data = min(output_buffer_length, 0xFFFF)
         if info_type == E.INFO_FILE:
@@ -412,111 +421,84 @@ class SMB1Engine(E.Engine):
             req = T.nt_transact(T.NT_TRANSACT_QUERY_SECURITY_DESC, b"",
                                 T.query_security_params(file_id, additional_information),
                                 max_param=4, max_data=output_buffer_length)
-            asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=4,
+            asm, _st = self.conn.transact(req, tree.tree_id, timeout, max_param=4,
                                           max_data=output_buffer_length, nt=True,
                                           what="query security")
             return bytes(asm.data)
         else:
             raise UnsupportedFeature("SMB1 cannot query info type %d" % info_type)
-        asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=max_data,
+        asm, _st = self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=max_data,
                                       what="query info class %d" % info_class)
         return bytes(asm.data)
 
     def set_info(self, tree: E.Tree, file_id, info_type: int, info_class: int, data: bytes,
-                 deadline: float) -> None:
+                 timeout: E.Timeout) -> None:
         if info_type != E.INFO_FILE:
             raise UnsupportedFeature("SMB1 set_info supports file information only")
-        if info_class == _FILE_RENAME_INFORMATION:
-            data = self._rename_data(tree, file_id, bytes(data), deadline)
-            if data is None:
-                return
         level = self._level(info_class, _NATIVE_SET_FILE)
         req = T.trans2(T.TRANS2_SET_FILE_INFORMATION, T.set_file_info_params(file_id, level),
                        bytes(data), max_param=2, max_data=0)
-        self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=0,
+        self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0,
                            what="set info class %d" % info_class)
 
-    def _rename_data(self, tree: E.Tree, file_id, data: bytes, deadline: float) -> Optional[bytes]:
-        """SMB1 servers (Samba) take FileRenameInformation only as a new name in the same
-        folder: rewrite a same-folder rename to the bare name, and do a move to another folder
-        with SMB_COM_RENAME (CIFS 4.2.11) instead (returns None then)."""
-        if len(data) < 12:
-            return data
-        replace, _root, nlen = struct.unpack_from("<B3xII", data)
-        target = data[12:12 + nlen].decode("utf-16-le", "replace").strip("\\")
-        old = self._open_paths.get((tree.tree_id, file_id))
-        if "\\" not in target and old is None:
-            return data
-        parent = target.rpartition("\\")[0]
-        if old is not None and old.rpartition("\\")[0] != parent:
-            # the open handle blocks SMB_COM_RENAME (sharing violation): close it first; the
-            # caller's later close_file of this handle is then a no-op
-            key = (tree.tree_id, file_id)
-            self.conn.request(M.close(file_id), tree.tree_id, deadline, what="close")
-            self._open_paths.pop(key, None)
-            self._closed.add(key)
-            self.rename_path(tree, old, target, deadline)
-            return None
-        if old is not None:
-            self._open_paths[(tree.tree_id, file_id)] = target
-        name = target.rpartition("\\")[2].encode("utf-16-le")
-        return struct.pack("<B3xII", replace, 0, len(name)) + name
-
     def ioctl(self, tree: E.Tree, file_id, ctl_code: int, input_data: bytes, max_output: int,
-              deadline: float) -> bytes:
+              timeout: E.Timeout) -> bytes:
         req = T.nt_transact(T.NT_TRANSACT_IOCTL, T.ioctl_setup(ctl_code, file_id), b"",
                             bytes(input_data), max_param=0, max_data=max_output, max_setup=1)
-        asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=0, max_data=max_output,
+        asm, _st = self.conn.transact(req, tree.tree_id, timeout, max_param=0, max_data=max_output,
                                       nt=True, what="ioctl 0x%08X" % ctl_code)
         return bytes(asm.data)
 
-    def transact_pipe(self, tree: E.Tree, file_id, data: bytes, deadline: float) -> bytes:
+    def transact_pipe(self, tree: E.Tree, file_id, data: bytes, timeout: E.Timeout) -> bytes:
         max_data = self.max_transact_size
         req = T.transaction(T.transact_nmpipe_setup(file_id), b"", bytes(data), max_param=0,
                             max_data=max_data, unicode=self.unicode)
-        asm, st = self.conn.transact(req, tree.tree_id, deadline, max_param=0, max_data=max_data,
+        asm, st = self.conn.transact(req, tree.tree_id, timeout, max_param=0, max_data=max_data,
                                      what="transact named pipe")
         out = bytearray(asm.data)
         while st == STATUS_BUFFER_OVERFLOW:
-            resp = self.conn.request(M.read_andx(file_id, 0, max_data), tree.tree_id, deadline,
+            resp = self.conn.request(M.read_andx(file_id, 0, max_data), tree.tree_id, timeout,
                                      ok=(0, STATUS_BUFFER_OVERFLOW), what="read named pipe")
             st = resp.status
             out += M.parse_read_andx(resp)
             E.check_pipe_reply(len(out))
         return bytes(out)
 
-    def rename_information(self, new_path: str, replace_if_exists: bool = False) -> bytes:
-        from smb import fscc
-
-        return fscc.rename_information(_path(new_path), replace_if_exists, wide_root=False)
+    def rename(self, tree: E.Tree, old_path: str, new_path: str, timeout: E.Timeout,
+               replace_if_exists: bool = False) -> None:
+        """SMB_COM_RENAME (CIFS 4.2.11): files and folders, within the share, one round trip.
+        It never replaces an existing target."""
+        if replace_if_exists:
+            raise UnsupportedFeature("SMB1 rename cannot replace an existing file")
+        self.rename_path(tree, old_path, new_path, timeout)
 
     # --- extras: the path-based SMB1 commands ---------------------------------------------------
-    def delete_path(self, tree: E.Tree, path: str, deadline: float, search_attributes: int = 0x06) -> None:
+    def delete_path(self, tree: E.Tree, path: str, timeout: E.Timeout, search_attributes: int = 0x06) -> None:
         self.conn.request(M.delete(_path(path), search_attributes, unicode=self.unicode),
-                          tree.tree_id, deadline, what="delete %s" % path)
+                          tree.tree_id, timeout, what="delete %s" % path)
 
-    def rename_path(self, tree: E.Tree, old: str, new: str, deadline: float) -> None:
+    def rename_path(self, tree: E.Tree, old: str, new: str, timeout: E.Timeout) -> None:
         self.conn.request(M.rename(_path(old), _path(new), unicode=self.unicode), tree.tree_id,
-                          deadline, what="rename %s" % old)
+                          timeout, what="rename %s" % old)
 
-    def create_directory(self, tree: E.Tree, path: str, deadline: float) -> None:
+    def create_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
         req = T.trans2(T.TRANS2_CREATE_DIRECTORY, T.create_directory_params(_path(path), unicode=self.unicode),
                        max_param=2, max_data=0)
-        self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=0, what="mkdir %s" % path)
+        self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0, what="mkdir %s" % path)
 
-    def delete_directory(self, tree: E.Tree, path: str, deadline: float) -> None:
+    def delete_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
         self.conn.request(M.delete_directory(_path(path), unicode=self.unicode), tree.tree_id,
-                          deadline, what="rmdir %s" % path)
+                          timeout, what="rmdir %s" % path)
 
-    def check_directory(self, tree: E.Tree, path: str, deadline: float) -> None:
+    def check_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
         self.conn.request(M.check_directory(_path(path), unicode=self.unicode), tree.tree_id,
-                          deadline, what="check directory %s" % path)
+                          timeout, what="check directory %s" % path)
 
-    def query_path_info(self, tree: E.Tree, path: str, info_class: int, deadline: float) -> bytes:
+    def query_path_info(self, tree: E.Tree, path: str, info_class: int, timeout: E.Timeout) -> bytes:
         level = self._level(info_class, _NATIVE_QUERY_FILE)
         req = T.trans2(T.TRANS2_QUERY_PATH_INFORMATION,
                        T.query_path_info_params(level, _path(path), unicode=self.unicode),
                        max_param=2, max_data=0xFFFF - 512)
-        asm, _st = self.conn.transact(req, tree.tree_id, deadline, max_param=2, max_data=0xFFFF - 512,
+        asm, _st = self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0xFFFF - 512,
                                       what="query path info %s" % path)
         return bytes(asm.data)

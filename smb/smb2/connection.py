@@ -1,44 +1,53 @@
-"""The client side of one SMB2/3 connection: message ids, credits, the outstanding request
-table, compounding, signing and the receive loop.
+"""The client side of one SMB2/3 connection, safe for many threads: message ids, credits, the
+outstanding request table, signing and encryption of what is sent, and one reader at a time
+demultiplexing responses by MessageId.
 
-Implements [MS-SMB2] 3.2.1.2 (Connection: SequenceWindow, OutstandingRequests),
-3.2.4.1.1-3.2.4.1.5 (signing, MessageId and CreditCharge/CreditRequest, compounding with
-NextCommand/SMB2_FLAGS_RELATED_OPERATIONS and 8-byte alignment), 3.2.4.24 (CANCEL),
-3.2.5.1.2-3.2.5.1.5 (matching responses to requests by MessageId, signature verification,
-granted credits, interim STATUS_PENDING responses with AsyncId) and 3.1.4.1/3.1.5.1 (the
-signature computed over each message of a compound, padding included).
+Implements [MS-SMB2] 3.2.1.2 (Connection: SequenceWindow, OutstandingRequests), 3.2.4.1.1 -
+3.2.4.1.5 (signing, MessageId and CreditCharge/CreditRequest, compounding; the framing itself
+is :func:`smb.smb2.header.frame_chain`), 3.2.4.24 (CANCEL), 3.2.5.1.2 - 3.2.5.1.5 (matching
+responses to requests by MessageId, signature verification, granted credits, interim
+STATUS_PENDING responses) and the TRANSFORM_HEADER hook of 3.2.4.1.8 / 3.2.5.1.1.1.
 
-No message bodies are interpreted here (see :mod:`smb.smb2.messages`). Signing algorithms are
-pluggable objects with ``sign(parts) -> 16 bytes`` (see :mod:`smb.smb2.session`); an
-``encryption`` hook (SMB3 TRANSFORM_HEADER, [MS-SMB2] 3.2.4.1.8 / 3.2.5.1.1.1) may wrap
-send and receive. Encryption policy enforced here: a request on a session with EncryptData
-or a tree with TreeConnect.EncryptData is never sent in clear (the connection fails
-instead); a response to an encrypted request must be encrypted, interim ones included; a
-decrypted message must carry the TRANSFORM_HEADER's SessionId, the one of its request.
+Concurrency: the reader role, pinned views, turns and the broken state come from
+:class:`smb.mux.Multiplexer`. Credits are reserved first, in arrival order; then, under the
+send lock, message ids are allocated, the chain is framed, signed, encrypted (nonces come
+from one generator) and written with one ``send``: message ids and nonces are unique and the
+bytes of two chains never interleave.
+
+Security policy enforced here: a request on a session with EncryptData or a tree with
+TreeConnect.EncryptData is never sent in clear; a response to an encrypted request must be
+encrypted, interim ones included; a decrypted message must carry the TRANSFORM_HEADER's
+SessionId, the one of its request; what an unverifiable interim response may change is
+capped.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
+from smb.mux import Multiplexer
 from smb.smb2 import constants as C
-from smb.smb2.header import HEADER, SIGNATURE_OFFSET, ZERO_SIGNATURE, parse_header, split_compound
+from smb.smb2.header import frame_chain, parse_header, split_compound
 
 _monotonic = time.monotonic
-_PADS = [bytes(i) for i in range(8)]
+_get_ident = threading.get_ident
 MAX_CREDIT_REQUEST = 8192
 #: credits held at most, whatever servers grant: bounds how much one connection puts in flight
 MAX_CREDITS = 2 * MAX_CREDIT_REQUEST
+_CANCEL_BODY = b"\x04\x00\x00\x00"
 
 
 class Request:
     """One outstanding request ([MS-SMB2] 3.2.1.7 Request)."""
 
     __slots__ = ("message_id", "command", "credit_charge", "session_id", "tree_id", "async_id",
-                 "header", "response", "done", "abandoned", "sent", "encrypted", "signed")
+                 "header", "response", "done", "abandoned", "sent", "encrypted", "signed",
+                 "owner", "conn")
 
-    def __init__(self, message_id, command, credit_charge, session_id, tree_id):
+    def __init__(self, conn, message_id, command, credit_charge, session_id, tree_id):
+        self.conn = conn
         self.message_id = message_id
         self.command = command
         self.credit_charge = credit_charge
@@ -46,37 +55,47 @@ class Request:
         self.tree_id = tree_id
         self.async_id = None
         self.header = None
-        #: the whole response message (header first); a memoryview into the transport buffer
-        #: until the next receive, then bytes (unless ``release()``\\ d first)
+        #: the whole response message (header first): bytes, or a view into the transport
+        #: buffer that stays valid until ``release()`` (the connection copies it first if the
+        #: owner waits again before releasing it)
         self.response = None
         self.done = False
         self.abandoned = False
         self.sent = None  # bytes of the request as sent, when captured (preauth hash)
         self.encrypted = False
         self.signed = False
+        self.owner = _get_ident()
 
     @property
     def status(self) -> int:
         return self.header.status
 
     def release(self) -> None:
-        """Drop the response (the caller consumed it)."""
+        """Drop the response (the caller consumed it): unpins the transport buffer."""
         self.response = None
+        self.conn.unpin(self)
+
+    def detach(self) -> None:
+        """Copy the response out of the transport buffer (it is about to be reused)."""
+        if type(self.response) is memoryview:
+            self.response = bytes(self.response)
 
     def __repr__(self):
         return "<Request %s mid=%d done=%s>" % (C.COMMAND_NAMES.get(self.command, self.command),
                                                  self.message_id, self.done)
 
 
-class Connection:
-    """Message ids, credits and the request table over a transport."""
+class Connection(Multiplexer):
+    """Message ids, credits and the request table over a transport; thread-safe."""
+
+    name = "SMB2"
 
     def __init__(self, transport, target_credits: int = 512):
-        self.transport = transport
+        super().__init__(transport)
         self.dialect = 0
         self.multi_credit = False
         self.next_message_id = 0
-        #: message ids granted beyond next_message_id (the sequence window's size)
+        #: message ids granted beyond next_message_id (the sequence window), not reserved
         self.credits = 1
         self.target_credits = target_credits
         self.outstanding = {}
@@ -85,23 +104,7 @@ class Connection:
         #: SMB3 encryption hook: ``encrypt(parts, session) -> list of buffers`` and
         #: ``decrypt(view) -> (bytes_like_plain_message, session_id)``; None until SMB3 crypto
         self.encryption = None
-        self.broken = None
-        self._volatile = []
-
-    # --- state ------------------------------------------------------------------------
-    def check_usable(self) -> None:
-        if self.broken is not None:
-            raise NotConnectedError("SMB2 connection is unusable after an earlier error: %s" % self.broken)
-
-    def fail(self, exc: Exception) -> Exception:
-        """Mark the connection broken (closing the transport) and return ``exc``."""
-        if self.broken is None:
-            self.broken = exc
-        try:
-            self.transport.close()
-        except Exception:  # pragma: no cover - close must not mask the real error
-            pass
-        return exc
+        self._reserved = 0  # credits reserved and not yet spent on a message id
 
     @property
     def outstanding_charge(self) -> int:
@@ -109,37 +112,43 @@ class Connection:
 
     def consume_message_id(self, charge: int = 1) -> int:
         """Take ``charge`` message ids (used for the SMB1 multi-protocol NEGOTIATE)."""
-        mid = self.next_message_id
-        self.next_message_id += charge
-        self.credits -= charge
-        return mid
+        with self._cv:
+            mid = self.next_message_id
+            self.next_message_id += charge
+            self.credits -= charge
+            return mid
 
     # --- sending ------------------------------------------------------------------------
     def acquire_credits(self, charge: int, deadline: float) -> None:
-        """Receive responses until ``charge`` credits are available."""
-        while self.credits < charge:
-            if not self.outstanding:
+        """Reserve ``charge`` credits, first come first served, reading responses (which
+        grant credits) while waiting."""
+        def take():
+            if self.credits >= charge:
+                self.credits -= charge
+                self._reserved += charge
+                return True
+            if not self.outstanding and not self._reserved:
                 raise self.fail(ProtocolError("server granted too few credits (%d available, %d needed)"
                                               % (self.credits, charge)))
-            self.receive(deadline)
+            return False
+
+        self.take_turn(take, deadline)
 
     def send(self, items, *, session=None, tree_id: int = 0, deadline: float, related: bool = False,
              capture: bool = False, encrypt: bool = False, sign: bool = False) -> list:
         """Send one message or a compound chain; returns its :class:`Request` objects.
 
-        ``items``: list of ``(command, body, payload, credit_charge)``; ``payload`` (bytes-like
-        or None) follows ``body`` on the wire as a separate buffer (no copy). With
-        ``related`` the chain is a related compound (the later requests carry
-        SMB2_FLAGS_RELATED_OPERATIONS and use the FileId of the first CREATE as 0xFF..FF).
+        ``items``: ``(command, body, payload, credit_charge)`` tuples
+        (:class:`smb.smb2.header.RequestItem`); ``payload`` (bytes-like or None) follows
+        ``body`` on the wire as a separate buffer (no copy). With ``related`` the chain is a
+        related compound (the later requests use the FileId of the first CREATE as 0xFF..FF).
         ``sign`` signs even when the session does not require it (3.1.1 TREE_CONNECT).
         """
         self.check_usable()
         if _monotonic() >= deadline:
             raise SMBTimeout("SMB2 request not sent: deadline passed")
-        total = 0
-        for it in items:
-            total += max(1, it[3])
-        self.acquire_credits(total, deadline)
+        charges = [max(1, it[3]) for it in items]
+        total = sum(charges)
         session_id = session.session_id if session is not None else 0
         if not encrypt and session is not None and (getattr(session, "encrypt_data", False)
                                                     or tree_id in getattr(session, "encrypted_trees", ())):
@@ -147,122 +156,91 @@ class Connection:
             # message MUST be encrypted; a clear-text request would leak what it carries
             raise self.fail(ProtocolError("refusing to send %s in clear on a session/tree that "
                                           "requires encryption" % C.COMMAND_NAMES.get(items[0][0], "?")))
-        signer = session.signer if (session is not None and (session.signing_required or sign)
-                                    and not encrypt) else None
         if encrypt and self.encryption is None:
             raise self.fail(ProtocolError("encryption required but no SMB3 encryption available"))
-        want = self.target_credits - (self.credits - total) - self.outstanding_charge - total
-        parts = []
+        signer = session.signer if (session is not None and (session.signing_required or sign)
+                                    and not encrypt) else None
+        self.unpin_all()
+        self.acquire_credits(total, deadline)
+        sent = False
         reqs = []
-        n = len(items)
-        for i, (command, body, payload, charge) in enumerate(items):
-            charge = max(1, charge)
-            mid = self.next_message_id
-            self.next_message_id += charge
-            self.credits -= charge
-            length = 64 + len(body) + (len(payload) if payload is not None else 0)
-            pad = 0
-            if i < n - 1:
-                pad = (8 - (length & 7)) & 7
-            flags = 0
-            if related and i:
-                flags |= C.FLAGS_RELATED_OPERATIONS
-            if signer is not None:
-                flags |= C.FLAGS_SIGNED
-            credit_req = charge
-            if i == n - 1 and want > 0:
-                credit_req += want
-            if credit_req > MAX_CREDIT_REQUEST:
-                credit_req = MAX_CREDIT_REQUEST
-            hdr = bytearray(64)
-            HEADER.pack_into(hdr, 0, C.SMB2_MAGIC, 64, charge if self.multi_credit else 0, 0,
-                             command, credit_req, flags, length + pad if i < n - 1 else 0, mid,
-                             (tree_id & 0xFFFFFFFF) << 32, session_id, ZERO_SIGNATURE)
-            msg_parts = [hdr, body]
-            if payload is not None:
-                msg_parts.append(payload)
-            if pad:
-                msg_parts.append(_PADS[pad])
-            if signer is not None:
-                hdr[SIGNATURE_OFFSET:64] = signer.sign(msg_parts)
-            if capture:
-                capture_bytes = b"".join(bytes(p) for p in msg_parts)
-            parts.extend(msg_parts)
-            req = Request(mid, command, charge, session_id, tree_id)
-            if capture:
-                req.sent = capture_bytes
-            req.encrypted = encrypt
-            req.signed = signer is not None
-            self.outstanding[mid] = req
-            reqs.append(req)
-        if encrypt:
-            parts = self.encryption.encrypt(parts, session)
+        try:
+            with self._send_lock:
+                with self._cv:
+                    self.check_usable()
+                    want = self.target_credits - self.credits - self.outstanding_charge - total
+                    mids = []
+                    for (command, _b, _p, _c), charge in zip(items, charges):
+                        mid = self.next_message_id
+                        self.next_message_id += charge
+                        mids.append(mid)
+                        req = Request(self, mid, command, charge, session_id, tree_id)
+                        req.encrypted = encrypt
+                        req.signed = signer is not None
+                        self.outstanding[mid] = req
+                        reqs.append(req)
+                    self._reserved -= total
+                credit_request = min(charges[-1] + max(0, want), MAX_CREDIT_REQUEST)
+                messages = frame_chain(items, mids, tree_id=tree_id, session_id=session_id,
+                                       related=related, signer=signer, multi_credit=self.multi_credit,
+                                       credit_request=credit_request)
+                if capture:
+                    for req, parts in zip(reqs, messages):
+                        req.sent = b"".join(bytes(p) for p in parts)
+                parts = [p for m in messages for p in m]
+                if encrypt:
+                    parts = self.encryption.encrypt(parts, session)
+                self._transmit(parts, deadline, reqs)
+                sent = True
+        finally:
+            if not sent:
+                with self._cv:
+                    for r in reqs:
+                        self.outstanding.pop(r.message_id, None)
+                    if not reqs:  # failed before the ids were allocated: give the credits back
+                        self._reserved -= total
+                        self.credits += total
+                    self._cv.notify_all()
+        return reqs
+
+    def _transmit(self, parts, deadline: float, reqs) -> None:
         try:
             self.transport.send(*parts, deadline=deadline)
         except SMBTimeout:
-            # nothing (or, if the transport closed, everything) was written
-            for r in reqs:
-                self.outstanding.pop(r.message_id, None)
-                self.credits += r.credit_charge
             if getattr(self.transport, "closed", False):
                 raise self.fail(SMBTimeout("timed out sending an SMB2 request"))
+            # nothing was written: the message ids are spent but their credits come back
+            with self._cv:
+                self.credits += sum(r.credit_charge for r in reqs)
             raise
         except (NotConnectedError, ProtocolError, OSError) as e:
             raise self.fail(e)
-        return reqs
 
     def cancel(self, req: Request, session=None) -> None:
         """Send SMB2 CANCEL for ``req`` ([MS-SMB2] 3.2.4.24); its late response is dropped."""
         req.abandoned = True
         if self.broken is not None or req.done:
             return
-        flags = 0
-        x = (req.tree_id & 0xFFFFFFFF) << 32
-        if req.async_id is not None:
-            flags |= C.FLAGS_ASYNC_COMMAND
-            x = req.async_id
         signer = session.signer if (session is not None and session.signing_required
                                     and not req.encrypted) else None
-        if signer is not None:
-            flags |= C.FLAGS_SIGNED
-        hdr = bytearray(64)
-        HEADER.pack_into(hdr, 0, C.SMB2_MAGIC, 64, 0, 0, C.CANCEL, 0, flags, 0,
-                         req.message_id if req.async_id is None else 0, x, req.session_id,
-                         ZERO_SIGNATURE)
-        body = b"\x04\x00\x00\x00"
-        if signer is not None:
-            hdr[SIGNATURE_OFFSET:64] = signer.sign([hdr, body])
-        parts = [hdr, body]
+        async_id = req.async_id
+        [parts] = frame_chain([(C.CANCEL, _CANCEL_BODY, None, 0)],
+                              [req.message_id if async_id is None else 0],
+                              tree_id=req.tree_id, session_id=req.session_id, related=False,
+                              signer=signer, multi_credit=False, credit_request=0,
+                              async_ids=None if async_id is None else [async_id])
+        # CreditCharge 0 and CreditRequest 0: a CANCEL consumes no message id ([MS-SMB2] 3.2.4.24)
         try:
-            if req.encrypted and self.encryption is not None:
-                parts = self.encryption.encrypt(parts, session)
-            self.transport.send(*parts, deadline=_monotonic() + 5.0)
+            with self._send_lock:
+                if req.encrypted and self.encryption is not None:
+                    parts = self.encryption.encrypt(parts, session)
+                self.transport.send(*parts, deadline=_monotonic() + 5.0)
         except Exception:  # best effort
             pass
 
     # --- receiving ----------------------------------------------------------------------
-    def receive(self, deadline: float) -> None:
-        """Receive one transport message and complete the requests it answers.
-
-        Completed requests get ``done``, ``header`` and ``response`` (a view valid until
-        the next ``receive``, when it is copied unless the owner released it first)."""
-        for r in self._volatile:
-            if r.response is not None and type(r.response) is memoryview:
-                r.response = bytes(r.response)
-        self._volatile.clear()
-        self.check_usable()
-        try:
-            data = self.transport.recv(deadline)
-        except SMBTimeout:
-            raise
-        except (NotConnectedError, ProtocolError, OSError) as e:
-            raise self.fail(e if not isinstance(e, OSError) else NotConnectedError(str(e)))
-        try:
-            self._dispatch(data)
-        except ProtocolError as e:
-            raise self.fail(e)
-
-    def _dispatch(self, data) -> None:
+    def _dispatch(self, data, me) -> None:
+        """Complete the requests one transport message answers (under the lock)."""
         encrypted = False
         magic = bytes(data[:4])
         transform_sid = None
@@ -313,9 +291,9 @@ class Connection:
             if req.abandoned:
                 continue
             req.header = hdr
-            req.response = msg
+            # a decrypted message is a plaintext of its own, not the transport buffer
+            req.response = msg if encrypted else self.hand_over(req, msg, req.owner, me)
             req.done = True
-            self._volatile.append(req)
 
     def _interim(self, req: Request, hdr) -> None:
         """An interim response ([MS-SMB2] 3.2.5.1.5): it is never signed (3.3.4.1.1, and
@@ -344,13 +322,14 @@ class Connection:
 
     def wait(self, req: Request, deadline: float, session=None) -> Request:
         """Receive until ``req`` completes; on timeout cancel it and raise SMBTimeout."""
-        while not req.done:
-            try:
-                self.receive(deadline)
-            except SMBTimeout:
-                self.cancel(req, session)
-                raise SMBTimeout("timed out waiting for the SMB2 %s response"
-                                 % C.COMMAND_NAMES.get(req.command, req.command)) from None
+        if req.done:
+            return req
+        try:
+            self.pump(lambda: req.done, deadline)
+        except SMBTimeout:
+            self.cancel(req, session)
+            raise SMBTimeout("timed out waiting for the SMB2 %s response"
+                             % C.COMMAND_NAMES.get(req.command, req.command)) from None
         return req
 
     def wait_all(self, reqs, deadline: float, session=None) -> list:

@@ -1,12 +1,11 @@
 """The SMB2/3 engine: :class:`smb.engine.Engine` over one SMB2 connection and session.
 
-Implements the client operations of [MS-SMB2] 3.2.4 / 3.2.5: session setup with SPNEGO/NTLM
-(3.2.4.2.3, 3.2.5.3: STATUS_MORE_PROCESSING_REQUIRED loop, key derivation, signature of the
-final response), LOGOFF (3.2.4.22), TREE_CONNECT / TREE_DISCONNECT (3.2.4.2.4, 3.2.4.22),
-CREATE (3.2.4.3), CLOSE (3.2.4.5), FLUSH (3.2.4.6), READ (3.2.4.7), WRITE (3.2.4.8), IOCTL
-(3.2.4.20, FSCTL_PIPE_TRANSCEIVE and FSCTL_SRV_ENUMERATE_SNAPSHOTS of [MS-FSCC] 2.3),
-QUERY_DIRECTORY (3.2.4.17), QUERY_INFO (3.2.4.14), SET_INFO (3.2.4.15), ECHO (3.2.4.19) and
-related compounds (3.2.4.1.4). Pipelined transfers live in :mod:`smb.smb2.transfer`.
+Implements the client operations of [MS-SMB2] 3.2.4 / 3.2.5 that concern the session:
+session setup with SPNEGO/NTLM (3.2.4.2.3, 3.2.5.3: STATUS_MORE_PROCESSING_REQUIRED loop, key
+derivation, signature of the final response), LOGOFF (3.2.4.22), ECHO (3.2.4.19),
+TREE_CONNECT / TREE_DISCONNECT (3.2.4.2.4, 3.2.4.22) and secure negotiate; the file
+operations are in :mod:`smb.smb2.fileops`, pipelined transfers in :mod:`smb.transfer` over
+this engine's READ/WRITE submit/complete interface (3.2.4.7, 3.2.4.8).
 
 Security state: Session.EncryptData from SMB2_SESSION_FLAG_ENCRYPT_DATA or the client's
 ``require_encryption`` (3.2.5.3.1; refused right after NEGOTIATE when the connection has no
@@ -19,26 +18,23 @@ FSCTL_VALIDATE_NEGOTIATE_INFO after the first tree connect on every dialect befo
 
 from __future__ import annotations
 
-import functools
-import struct
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
-from smb.engine import (INFO_SECURITY, PIPE_ACCESS, Engine, OpenResult, SessionSecurity, Tree,
-                        check_pipe_reply, session_refusal)
-from smb.errors import (OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout,
-                        UnsupportedFeature)
+from smb.engine import Engine, SessionSecurity, Timeout, Tree, session_refusal
+from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout, UnsupportedFeature
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
-from smb.smb2 import transfer
 from smb.smb2.connection import verify_signature
+from smb.smb2.fileops import FileOperations
 from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
 from smb.smb2.session import Session, Smb3Encryption
 
-MAX_IO_SIZE = 8 * 1024 * 1024
+MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+ headers)
 #: SPNEGO/NTLM needs two legs, Kerberos one or two: more is a server stalling the client
-MAX_SESSION_SETUP_LEGS = 8  # the transport's buffer allows 8 MiB payloads (+ headers)
-DIR_PAGE = 256 * 1024
-PIPE_READ = 65536
+MAX_SESSION_SETUP_LEGS = 8
+#: bytes per READ/WRITE of a pipelined transfer, and requests in flight per transfer at most
+CHUNK = 1024 * 1024
+WINDOW = 8
 _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0: "3.0",
                   C.DIALECT_3_0_2: "3.0.2", C.DIALECT_3_1_1: "3.1.1"}
 
@@ -51,14 +47,7 @@ _CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
-class PartialData(bytes):
-    """Output returned with STATUS_BUFFER_OVERFLOW: the server had more than fitted.
-    A ``bytes`` with ``status`` set to that NTSTATUS."""
-
-    status = C.STATUS_BUFFER_OVERFLOW
-
-
-class SMB2Engine(Engine):
+class SMB2Engine(FileOperations, Engine):
     is_smb2 = True
 
     def __init__(self, conn, config, state, server_name: str = ""):
@@ -76,6 +65,10 @@ class SMB2Engine(Engine):
         self.max_read_size = min(neg.max_read_size, cap)
         self.max_write_size = min(neg.max_write_size, cap)
         self.max_transact_size = min(neg.max_transact_size, cap)
+        self.read_chunk = min(self.max_read_size, CHUNK)
+        self.write_chunk = min(self.max_write_size, CHUNK)
+        self.read_window = self._window(self.read_chunk)
+        self.write_window = self._window(self.write_chunk)
         self.server_requires_signing = bool(neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED)
         self.server_name = server_name or config.remote_name or getattr(self.transport, "host", "") or "*SMBSERVER"
         #: Connection.CipherId (None: this connection cannot encrypt)
@@ -121,13 +114,6 @@ class SMB2Engine(Engine):
             _SIGNING_NAMES.get(self.signing_algorithm) if signed else None,
             _CIPHER_NAMES.get(self.cipher_id) if s.encryption_key is not None else None)
 
-    def abort(self, exc: BaseException) -> BaseException:
-        return self.conn.fail(exc)
-
-    @property
-    def broken(self) -> bool:
-        return self.conn.broken is not None
-
     # --- plumbing ---------------------------------------------------------------------
     def charge(self, nbytes: int) -> int:
         """CreditCharge for a payload of ``nbytes`` ([MS-SMB2] 3.1.5.2)."""
@@ -140,33 +126,78 @@ class SMB2Engine(Engine):
         return s is not None and (s.encrypt_data or (tree is not None and (
             tree.encrypt or tree.tree_id in s.encrypted_trees)))
 
-    def _send(self, command, body, tree=None, deadline=None, payload=None, charge=1, sign=False):
+    def _window(self, chunk: int) -> int:
+        """Requests in flight per transfer: at most WINDOW, and a fair share of the credits."""
+        return max(1, min(WINDOW, self.conn.target_credits // (2 * self.charge(chunk))))
+
+    def _send(self, command, body, tree=None, timeout: Timeout = None, payload=None, charge=1,
+              sign=False):
         [req] = self.conn.send([(command, body, payload, charge)], session=self.session,
-                               tree_id=tree.tree_id if tree is not None else 0, deadline=deadline,
-                               encrypt=self._encrypt(tree), sign=sign)
+                               tree_id=tree.tree_id if tree is not None else 0,
+                               deadline=timeout.deadline(), encrypt=self._encrypt(tree), sign=sign)
         return req
 
-    def _call(self, command, body, tree=None, deadline=None, payload=None, charge=1, sign=False):
-        req = self._send(command, body, tree, deadline, payload, charge, sign)
-        return self.conn.wait(req, deadline, self.session)
+    def _call(self, command, body, tree=None, timeout: Timeout = None, payload=None, charge=1,
+              sign=False):
+        req = self._send(command, body, tree, timeout, payload, charge, sign)
+        return self.conn.wait(req, timeout.deadline(), self.session)
 
-    def _compound(self, items, tree, deadline):
-        reqs = self.conn.send(items, session=self.session, tree_id=tree.tree_id, deadline=deadline,
-                              related=True, encrypt=self._encrypt(tree))
-        return self.conn.wait_all(reqs, deadline, self.session)
+    def _compound(self, items, tree, timeout: Timeout):
+        reqs = self.conn.send(items, session=self.session, tree_id=tree.tree_id,
+                              deadline=timeout.deadline(), related=True, encrypt=self._encrypt(tree))
+        return self.conn.wait_all(reqs, timeout.deadline(), self.session)
 
     @staticmethod
-    def fail(req, what: str):
+    def failure(req, what: str) -> OperationFailure:
+        """The OperationFailure for the error status of ``req``'s response."""
         h = req.header
         return OperationFailure("%s failed" % what, [SMBMessageRecord(h.command, h.status, h.message_id)],
                                 status=h.status)
 
     def _check(self, req, what: str, ok=(C.STATUS_SUCCESS,)):
         if req.header.status not in ok:
-            raise self.fail(req, what)
+            raise self.failure(req, what)
+
+    # --- the per-engine half of smb.transfer ------------------------------------------
+    def can_submit(self, nbytes: int) -> bool:
+        return self.conn.credits >= self.charge(nbytes)
+
+    def submit_read(self, tree: Tree, file_id, offset: int, length: int, timeout: Timeout):
+        return self._send(C.READ, M.read_request(file_id, offset, length), tree, timeout,
+                          charge=self.charge(length))
+
+    def complete_read(self, req, timeout: Timeout):
+        self.conn.wait(req, timeout.deadline(), self.session)
+        if req.header.status == C.STATUS_END_OF_FILE:
+            return None
+        self._check(req, "READ")
+        return M.parse_read_response(req.response)[0]
+
+    def submit_write(self, tree: Tree, file_id, offset: int, data, timeout: Timeout):
+        return self._send(C.WRITE, M.write_request(file_id, offset, len(data)), tree, timeout,
+                          payload=data, charge=self.charge(len(data)))
+
+    def complete_write(self, req, timeout: Timeout) -> int:
+        self.conn.wait(req, timeout.deadline(), self.session)
+        self._check(req, "WRITE")
+        count = M.parse_write_response(req.response)
+        req.release()
+        return count
+
+    def release(self, req) -> None:
+        req.release()
+
+    def abandon(self, reqs, cancel: bool) -> None:
+        for req in reqs:
+            if req.done:
+                req.release()
+            elif cancel:
+                self.conn.cancel(req, self.session)
+            else:
+                req.abandoned = True
 
     # --- session ------------------------------------------------------------------------
-    def authenticate(self, deadline: float) -> bool:
+    def authenticate(self, timeout: Timeout) -> bool:
         from smb import ntlm, securityblob
 
         cfg = self.config
@@ -183,9 +214,9 @@ class SMB2Engine(Engine):
         for _leg in range(MAX_SESSION_SETUP_LEGS):
             body = M.session_setup_request(token, mode, 0)
             [req] = self.conn.send([(C.SESSION_SETUP, body, None, 1)], session=session,
-                                   deadline=deadline, capture=is311)
+                                   deadline=timeout.deadline(), capture=is311)
             session.update_preauth(req.sent)
-            self.conn.wait(req, deadline, session)
+            self.conn.wait(req, timeout.deadline(), session)
             hdr = req.header
             status = hdr.status
             if status == C.STATUS_MORE_PROCESSING_REQUIRED:
@@ -203,7 +234,7 @@ class SMB2Engine(Engine):
             if status != C.STATUS_SUCCESS:
                 if status in C.LOGON_REJECTED_STATUSES:
                     return False
-                raise self.fail(req, "SESSION_SETUP")
+                raise self.failure(req, "SESSION_SETUP")
             if session.session_id and hdr.session_id != session.session_id:
                 raise self.conn.fail(ProtocolError("SESSION_SETUP success for another SessionId"))
             session.session_id = hdr.session_id
@@ -264,13 +295,13 @@ class SMB2Engine(Engine):
             if self.conn.encryption is None:
                 self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
 
-    def logoff(self, deadline: float, wait: bool = True) -> None:
+    def logoff(self, timeout: Timeout, wait: bool = True) -> None:
         if self.session is None:
             return
         if wait:
-            self._check(self._call(C.LOGOFF, M.SIMPLE_BODY, None, deadline), "LOGOFF")
+            self._check(self._call(C.LOGOFF, M.SIMPLE_BODY, None, timeout), "LOGOFF")
         else:
-            self._send(C.LOGOFF, M.SIMPLE_BODY, None, deadline)
+            self._send(C.LOGOFF, M.SIMPLE_BODY, None, timeout)
         self.conn.sessions.pop(self.session.session_id, None)
         self.session = None
 
@@ -280,19 +311,19 @@ class SMB2Engine(Engine):
         except Exception:
             pass
 
-    def echo(self, data: bytes, deadline: float) -> bytes:
-        req = self._call(C.ECHO, M.SIMPLE_BODY, None, deadline)
+    def echo(self, data: bytes, timeout: Timeout) -> bytes:
+        req = self._call(C.ECHO, M.SIMPLE_BODY, None, timeout)
         self._check(req, "ECHO")
         M.parse_simple_response(req.response, "ECHO")
         return data
 
     # --- trees ----------------------------------------------------------------------------
-    def tree_connect(self, share: str, deadline: float) -> Tree:
+    def tree_connect(self, share: str, timeout: Timeout) -> Tree:
         path = "\\\\%s\\%s" % (self.server_name, share)
         # 3.1.1 clients sign TREE_CONNECT even when signing is not required ([MS-SMB2]
         # 3.2.4.1.1): it protects the negotiation (which replaced VALIDATE_NEGOTIATE_INFO)
         sign = self.dialect == C.DIALECT_3_1_1
-        req = self._call(C.TREE_CONNECT, M.tree_connect_request(path), None, deadline, sign=sign)
+        req = self._call(C.TREE_CONNECT, M.tree_connect_request(path), None, timeout, sign=sign)
         self._check(req, "TREE_CONNECT to %s" % share)
         stype, sflags, caps, access = M.parse_tree_connect_response(req.response)
         encrypt = bool(sflags & C.SHAREFLAG_ENCRYPT_DATA)
@@ -303,7 +334,7 @@ class SMB2Engine(Engine):
             # then the client disconnects the tree instead of using it in clear
             if self.cipher_id is None or self.session is None or self.session.encryption_key is None:
                 try:
-                    self.tree_disconnect(tree, deadline)
+                    self.tree_disconnect(tree, timeout)
                 except (OperationFailure, SMBTimeout):
                     pass
                 raise UnsupportedFeature("share %s requires SMB3 encryption, unavailable on this "
@@ -312,10 +343,10 @@ class SMB2Engine(Engine):
                 self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
             self.session.encrypted_trees.add(tree.tree_id)
         if self.dialect < C.DIALECT_3_1_1 and not self._validated:
-            self._validate_negotiate(tree, deadline)
+            self._validate_negotiate(tree, timeout)
         return tree
 
-    def _validate_negotiate(self, tree: Tree, deadline: float) -> None:
+    def _validate_negotiate(self, tree: Tree, timeout: Timeout) -> None:
         """FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 3.2.5.5 / 3.2.5.14.12, 2.2.31.4, 2.2.32.6):
         a signed round trip proving that nobody tampered with the NEGOTIATE, sent for every
         dialect before 3.1.1 (which has preauth integrity instead) whenever the session has a
@@ -330,7 +361,7 @@ class SMB2Engine(Engine):
         body = M.ioctl_request(M.RELATED_FILE_ID, C.FSCTL_VALIDATE_NEGOTIATE_INFO,
                                M.validate_negotiate_request(st.capabilities, st.client_guid,
                                                             st.security_mode, st.offered), 24)
-        req = self._call(C.IOCTL, body, tree, deadline, sign=not self._encrypt(tree))
+        req = self._call(C.IOCTL, body, tree, timeout, sign=not self._encrypt(tree))
         status = req.header.status
         if not (req.header.flags & C.FLAGS_SIGNED or self._encrypt(tree)):
             raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO answered unsigned"))
@@ -345,198 +376,8 @@ class SMB2Engine(Engine):
         self.negotiate_validations += 1
         self._validated = True
 
-    def tree_disconnect(self, tree: Tree, deadline: float) -> None:
-        req = self._call(C.TREE_DISCONNECT, M.SIMPLE_BODY, tree, deadline)
+    def tree_disconnect(self, tree: Tree, timeout: Timeout) -> None:
+        req = self._call(C.TREE_DISCONNECT, M.SIMPLE_BODY, tree, timeout)
         self._check(req, "TREE_DISCONNECT")
         if self.session is not None:
             self.session.encrypted_trees.discard(tree.tree_id)
-
-    # --- opens ----------------------------------------------------------------------------
-    def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,
-               share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
-               deadline: float) -> OpenResult:
-        body = M.create_request(path, desired_access=desired_access, file_attributes=file_attributes,
-                                share_access=share_access, create_disposition=create_disposition,
-                                create_options=create_options)
-        req = self._call(C.CREATE, body, tree, deadline)
-        self._check(req, "CREATE %s" % path)
-        return open_result(M.parse_create_response(req.response))
-
-    def close_file(self, tree: Tree, file_id, deadline: float) -> None:
-        req = self._call(C.CLOSE, M.close_request(file_id), tree, deadline)
-        self._check(req, "CLOSE")
-
-    def flush(self, tree: Tree, file_id, deadline: float) -> None:
-        req = self._call(C.FLUSH, M.flush_request(file_id), tree, deadline)
-        self._check(req, "FLUSH")
-
-    def read(self, tree: Tree, file_id, offset: int, length: int, deadline: float) -> bytes:
-        length = max(0, min(length, self.max_read_size))
-        req = self._call(C.READ, M.read_request(file_id, offset, length), tree, deadline,
-                         charge=self.charge(length))
-        if req.header.status == C.STATUS_END_OF_FILE:
-            return b""
-        self._check(req, "READ")
-        data, _rem = M.parse_read_response(req.response)
-        return bytes(data)
-
-    def write(self, tree: Tree, file_id, offset: int, data, deadline: float) -> int:
-        """One WRITE of at most ``max_write_size`` bytes; returns the count written."""
-        data = memoryview(data)[:self.max_write_size]
-        req = self._call(C.WRITE, M.write_request(file_id, offset, len(data)), tree, deadline,
-                         payload=data, charge=self.charge(len(data)))
-        self._check(req, "WRITE")
-        return M.parse_write_response(req.response)
-
-    def read_to(self, tree: Tree, file_id, offset: int, length: int,
-                sink: Callable[[memoryview], object], deadline: float,
-                progress: Optional[Callable[[int], object]] = None,
-                size_hint: Optional[int] = None) -> int:
-        return transfer.read_to(self, tree, file_id, offset, length, sink, deadline, progress,
-                                size_hint)
-
-    def write_from(self, tree: Tree, file_id, offset: int, source: Callable[[int], bytes],
-                   deadline: float, progress: Optional[Callable[[int], object]] = None) -> int:
-        return transfer.write_from(self, tree, file_id, offset, source, deadline, progress)
-
-    def list_directory(self, tree: Tree, path: str, pattern: str, deadline: float) -> Iterator[memoryview]:
-        return transfer.list_directory(self, tree, path, pattern or "*", deadline, DIR_PAGE if self.multi_credit else 65536)
-
-    # --- information ------------------------------------------------------------------------
-    def query_info(self, tree: Tree, file_id, info_type: int, info_class: int, deadline: float,
-                   additional_information: int = 0, output_buffer_length: int = 65536) -> bytes:
-        length = min(output_buffer_length, self.max_transact_size)
-        for _attempt in range(2):
-            body = M.query_info_request(file_id, info_type, info_class, length, additional_information)
-            req = self._call(C.QUERY_INFO, body, tree, deadline, charge=self.charge(length))
-            status = req.header.status
-            if status == C.STATUS_BUFFER_TOO_SMALL:
-                _n, err = M.parse_error(req.response)
-                if len(err) >= 4:
-                    needed = int.from_bytes(err[:4], "little")
-                    if length < needed <= self.max_transact_size:
-                        length = needed
-                        continue
-            self._check(req, "QUERY_INFO", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-            out = M.parse_query_info_response(req.response)
-            return PartialData(out) if status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
-        raise self.fail(req, "QUERY_INFO")
-
-    def set_info(self, tree: Tree, file_id, info_type: int, info_class: int, data: bytes,
-                 deadline: float, additional_information: int = 0) -> None:
-        body = M.set_info_request(file_id, info_type, info_class, data, additional_information)
-        req = self._call(C.SET_INFO, body, tree, deadline, charge=self.charge(len(data)))
-        self._check(req, "SET_INFO")
-
-    def query_path_info(self, tree: Tree, path: str, info_type: int, info_class: int,
-                        deadline: float, additional_information: int = 0,
-                        output_buffer_length: int = 65536, desired_access: int = None,
-                        create_options: int = 0) -> bytes:
-        """CREATE + QUERY_INFO + CLOSE in one related compound (one round trip)."""
-        if desired_access is None:
-            desired_access = C.FILE_READ_ATTRIBUTES | C.FILE_READ_EA | C.SYNCHRONIZE
-            if info_type == INFO_SECURITY:
-                desired_access |= C.READ_CONTROL
-        length = min(output_buffer_length, self.max_transact_size)
-        items = [
-            (C.CREATE, M.create_request(path, desired_access=desired_access, create_options=create_options),
-             None, 1),
-            (C.QUERY_INFO, M.query_info_request(M.RELATED_FILE_ID, info_type, info_class, length,
-                                                additional_information), None, self.charge(length)),
-            (C.CLOSE, M.close_request(M.RELATED_FILE_ID), None, 1),
-        ]
-        creq, qreq, _close = self._compound(items, tree, deadline)
-        self._check(creq, "CREATE %s" % path)
-        self._check(qreq, "QUERY_INFO %s" % path, (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-        out = M.parse_query_info_response(qreq.response)
-        return PartialData(out) if qreq.header.status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
-
-    def ioctl(self, tree: Tree, file_id, ctl_code: int, input_data: bytes, max_output: int,
-              deadline: float) -> bytes:
-        max_output = min(max_output, self.max_transact_size)
-        body = M.ioctl_request(file_id, ctl_code, input_data, max_output)
-        req = self._call(C.IOCTL, body, tree, deadline,
-                         charge=self.charge(max(len(input_data), max_output)))
-        self._check(req, "IOCTL 0x%08X" % ctl_code, (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-        out = M.parse_ioctl_response(req.response).output
-        return PartialData(out) if req.header.status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
-
-    def transact_pipe(self, tree: Tree, file_id, data: bytes, deadline: float) -> bytes:
-        out = self.ioctl(tree, file_id, C.FSCTL_PIPE_TRANSCEIVE, data, self._pipe_max_out(), deadline)
-        if not isinstance(out, PartialData):
-            return out
-        return self._read_pipe_rest(tree, file_id, out, deadline)
-
-    def open_pipe(self, tree: Tree, name: str, messages, deadline: float):
-        """CREATE of the pipe and the first FSCTL_PIPE_TRANSCEIVE as one related compound
-        ([MS-SMB2] 3.2.4.1.4), the other messages after it: one round trip fewer than the
-        base class. Only the first goes in the compound: a server may process an operation
-        that goes async (a transceive) only as the last of a chain (Samba answers
-        STATUS_INTERNAL_ERROR otherwise; [MS-SMB2] 3.3.5.2.7 note)."""
-        if not messages:
-            return super().open_pipe(tree, name, messages, deadline)
-        max_out = self._pipe_max_out()
-        create = M.create_request(name, desired_access=PIPE_ACCESS, share_access=3,
-                                  create_disposition=C.FILE_OPEN)
-        first = messages[0]
-        ioctl = M.ioctl_request(M.RELATED_FILE_ID, C.FSCTL_PIPE_TRANSCEIVE, first, max_out)
-        creq, ireq = self._compound([(C.CREATE, create, None, 1),
-                                     (C.IOCTL, ioctl, None, self.charge(max(len(first), max_out)))],
-                                    tree, deadline)
-        self._check(creq, "CREATE (pipe) %s" % name)
-        opened = open_result(M.parse_create_response(creq.response))
-        try:
-            self._check(ireq, "IOCTL (pipe transceive)", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-            out = bytes(M.parse_ioctl_response(ireq.response).output)
-            if ireq.header.status == C.STATUS_BUFFER_OVERFLOW:
-                out = self._read_pipe_rest(tree, opened.file_id, out, deadline)
-            replies = [out] + [self.transact_pipe(tree, opened.file_id, m, deadline) for m in messages[1:]]
-        except BaseException:
-            self.close_after_failure(tree, opened.file_id)
-            raise
-        return opened, replies
-
-    def _pipe_max_out(self) -> int:
-        return min(self.max_transact_size, 1024 * 1024)
-
-    def _read_pipe_rest(self, tree: Tree, file_id, first: bytes, deadline: float) -> bytes:
-        """The rest of a pipe message the server could not fit (STATUS_BUFFER_OVERFLOW)."""
-        parts = [bytes(first)]
-        size = len(first)
-        while True:
-            n = min(self.max_read_size, PIPE_READ)
-            req = self._call(C.READ, M.read_request(file_id, 0, n), tree, deadline, charge=self.charge(n))
-            status = req.header.status
-            self._check(req, "READ (pipe)", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-            chunk, _rem = M.parse_read_response(req.response)
-            parts.append(bytes(chunk))
-            size += len(chunk)
-            check_pipe_reply(size)
-            if status == C.STATUS_SUCCESS:
-                return b"".join(parts)
-
-
-def _guard(method):
-    """Malformed server data found while parsing a response breaks the connection."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except ProtocolError as e:
-            raise self.conn.fail(e)
-    return wrapper
-
-
-for _name in ("authenticate", "logoff", "echo", "tree_connect", "tree_disconnect", "create",
-              "close_file", "flush", "read", "write", "read_to", "write_from", "query_info",
-              "set_info", "query_path_info", "ioctl", "transact_pipe"):
-    setattr(SMB2Engine, _name, _guard(getattr(SMB2Engine, _name)))
-del _name
-
-
-def open_result(r) -> OpenResult:
-    return OpenResult(file_id=r.file_id, create_action=r.create_action, creation_time=r.creation_time,
-                      last_access_time=r.last_access_time, last_write_time=r.last_write_time,
-                      change_time=r.change_time, allocation_size=r.allocation_size,
-                      end_of_file=r.end_of_file, file_attributes=r.file_attributes,
-                      is_directory=bool(r.file_attributes & C.FILE_ATTRIBUTE_DIRECTORY))

@@ -1,4 +1,6 @@
-"""The 64-byte SMB2 packet header ([MS-SMB2] 2.2.1.1 ASYNC and 2.2.1.2 SYNC) and the
+"""The 64-byte SMB2 packet header ([MS-SMB2] 2.2.1.1 ASYNC and 2.2.1.2 SYNC), the framing of
+a request chain (3.2.4.1.4 compounding: NextCommand, 8-byte alignment,
+SMB2_FLAGS_RELATED_OPERATIONS; 3.2.4.1.1 signing each message, padding included) and the
 splitting of compounded responses ([MS-SMB2] 3.2.5.1.9 / 3.3.5.2.7: NextCommand chains).
 
 Pure functions: no I/O. The header is packed with one precompiled ``struct.Struct``.
@@ -11,8 +13,10 @@ from __future__ import annotations
 import struct
 
 from smb.errors import ProtocolError
-from smb.smb2.constants import (FLAGS_ASYNC_COMMAND, FLAGS_SERVER_TO_REDIR, HEADER_SIZE,
-                                SMB2_MAGIC)
+from typing import NamedTuple
+
+from smb.smb2.constants import (FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS, FLAGS_SERVER_TO_REDIR,
+                                FLAGS_SIGNED, HEADER_SIZE, SMB2_MAGIC)
 
 # ProtocolId, StructureSize, CreditCharge, Status/ChannelSequence, Command, CreditReq/Resp,
 # Flags, NextCommand, MessageId, (Reserved,TreeId)|AsyncId, SessionId, Signature
@@ -99,6 +103,54 @@ def parse_header(data, offset: int = 0) -> Header:
     else:
         async_id, tree_id = 0, x >> 32
     return Header(charge, status, command, credits, flags, next_cmd, mid, async_id, tree_id, sid)
+
+
+_PADS = [bytes(i) for i in range(8)]
+
+
+class RequestItem(NamedTuple):
+    """One request of a chain: its body, an optional payload sent after the body as a
+    separate buffer (never copied), and its CreditCharge."""
+
+    command: int
+    body: bytes
+    payload: object = None
+    credit_charge: int = 1
+
+
+def frame_chain(items, message_ids, *, tree_id: int, session_id: int, related: bool,
+                signer, multi_credit: bool, credit_request: int, async_ids=None) -> list:
+    """The buffers of each request message of a chain (pure).
+
+    ``message_ids[i]`` is item i's MessageId; ``credit_request`` goes to the last message
+    (the others ask for their own charge); ``signer`` (or None) signs each message over its
+    bytes and padding; later messages of a ``related`` chain carry
+    SMB2_FLAGS_RELATED_OPERATIONS. Returns one list of buffers per message; the header is
+    a fresh bytearray, body and payload are passed through."""
+    n = len(items)
+    messages = []
+    for i, (command, body, payload, charge) in enumerate(items):
+        charge = max(1, charge)
+        length = HEADER_SIZE + len(body) + (len(payload) if payload is not None else 0)
+        last = i == n - 1
+        pad = 0 if last else (8 - (length & 7)) & 7
+        flags = FLAGS_RELATED_OPERATIONS if related and i else 0
+        if signer is not None:
+            flags |= FLAGS_SIGNED
+        hdr = bytearray(HEADER_SIZE)
+        pack_request_header(hdr, 0, command, charge if multi_credit else 0,
+                            credit_request if last else charge, flags, 0 if last else length + pad,
+                            message_ids[i], tree_id, session_id,
+                            None if async_ids is None else async_ids[i])
+        parts = [hdr, body]
+        if payload is not None:
+            parts.append(payload)
+        if pad:
+            parts.append(_PADS[pad])
+        if signer is not None:
+            hdr[SIGNATURE_OFFSET:HEADER_SIZE] = signer.sign(parts)
+        messages.append(parts)
+    return messages
 
 
 def split_compound(data):

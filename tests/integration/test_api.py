@@ -245,20 +245,42 @@ def test_close_and_context_manager(server, profile):
     c.close()  # twice is fine
 
 
-def test_timeout_is_honoured(conn, share, workdir, disk):
-    disk.write(workdir + "/big.bin", os.urandom(8 << 20))
+def test_timeout_bounds_each_response_not_the_transfer(conn, share, workdir, disk):
+    """pysmb's meaning of ``timeout``: the longest wait for one response. A transfer that
+    takes longer than ``timeout`` in all (here a slow sink, 8 x 0.2 s) still succeeds."""
+    data = os.urandom(8 << 20)
+    disk.write(workdir + "/big.bin", data)
+    out = _SlowSink()
     start = time.monotonic()
-    from smb.base import SMBTimeout
+    attrs, size = conn.retrieveFile(share, workdir + "/big.bin", out, timeout=0.5)
+    assert time.monotonic() - start > 0.5
+    assert size == len(data) and out.buf.getvalue() == data
+    up = _SlowSource(data)
+    start = time.monotonic()
+    assert conn.storeFile(share, workdir + "/up.bin", up, timeout=0.5) == len(data)
+    assert time.monotonic() - start > 0.5
+    assert disk.read(workdir + "/up.bin") == data
 
-    with pytest.raises(SMBTimeout):
-        conn.retrieveFile(share, workdir + "/big.bin", _SlowSink(), timeout=0.5)
-    assert time.monotonic() - start < 5
+
+class _SlowSource:
+    def __init__(self, data):
+        self.src = io.BytesIO(data)
+        self.slow_reads = 4
+
+    def read(self, n=-1):
+        if self.slow_reads:  # 4 x 0.2 s: longer in all than the 0.5 s timeout
+            self.slow_reads -= 1
+            time.sleep(0.2)
+        return self.src.read(n)
 
 
 class _SlowSink:
+    def __init__(self):
+        self.buf = io.BytesIO()
+
     def write(self, data):
         time.sleep(0.2)
-        return len(data)
+        return self.buf.write(data)
 
 
 def test_progress_bars(conn, share, workdir):

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from smb.engine import Timeout
+
 from smb import engine as E
 from smb import fscc
 from smb.errors import OperationFailure, ProtocolError
@@ -36,7 +38,8 @@ _seq = [0]
 
 
 def deadline(seconds=60):
-    return time.monotonic() + seconds
+    """Each wait of an engine call may last ``seconds``."""
+    return Timeout(seconds)
 
 
 def config(info, **kw):
@@ -47,7 +50,7 @@ def config(info, **kw):
 
 def open_engine(info, direct=True, **kw):
     port = info.port if direct else info.netbios_port
-    eng = SMB1Engine.connect(info.host, port, config(info, **kw), direct_tcp=direct, deadline=deadline())
+    eng = SMB1Engine.connect(info.host, port, config(info, **kw), direct_tcp=direct, deadline=deadline().deadline())
     return eng
 
 
@@ -84,7 +87,7 @@ def s1(request, samba_factory):
 
 def write_file(eng, tree, path, data):
     o = eng.create(tree, path, desired_access=READ_WRITE, create_disposition=FILE_OVERWRITE_IF,
-                   deadline=deadline())
+                   timeout=deadline())
     pos = [0]
 
     def source(n):
@@ -97,7 +100,7 @@ def write_file(eng, tree, path, data):
 
 
 def read_file(eng, tree, path):
-    o = eng.create(tree, path, desired_access=0x00120089, deadline=deadline())
+    o = eng.create(tree, path, desired_access=0x00120089, timeout=deadline())
     out = bytearray()
     eng.read_to(tree, o.file_id, 0, -1, out.extend, deadline())
     eng.close_file(tree, o.file_id, deadline())
@@ -140,7 +143,7 @@ def test_create_write_read_close(s1):
     info, eng, tree = s1
     name = unique("f") + ".bin"
     o = eng.create(tree, name, desired_access=READ_WRITE, create_disposition=FILE_OVERWRITE_IF,
-                   create_options=FILE_NON_DIRECTORY_FILE, deadline=deadline())
+                   create_options=FILE_NON_DIRECTORY_FILE, timeout=deadline())
     assert isinstance(o.file_id, int) and not o.is_directory and o.create_action == 2
     payload = b"hello smb1 " * 100
     assert eng.write(tree, o.file_id, 0, payload, deadline()) == len(payload)
@@ -155,7 +158,7 @@ def test_large_offset_write(s1):
     info, eng, tree = s1
     name = unique("sparse")
     o = eng.create(tree, name, desired_access=READ_WRITE, create_disposition=FILE_OVERWRITE_IF,
-                   deadline=deadline())
+                   timeout=deadline())
     off = (5 << 30) + 3  # beyond 32 bits: OffsetHigh
     eng.write(tree, o.file_id, off, b"tail", deadline())
     assert eng.read(tree, o.file_id, off, 4, deadline()) == b"tail"
@@ -170,7 +173,7 @@ def test_pipelined_20mib(s1):
     data = os.urandom(20 * 1024 * 1024 + 12345)
     progress = []
     o = eng.create(tree, name, desired_access=READ_WRITE, create_disposition=FILE_OVERWRITE_IF,
-                   deadline=deadline())
+                   timeout=deadline())
     view = memoryview(data)
     pos = [0]
 
@@ -184,7 +187,7 @@ def test_pipelined_20mib(s1):
     eng.close_file(tree, o.file_id, deadline())
     with open(os.path.join(info.share_path, name), "rb") as f:
         assert f.read() == data
-    o = eng.create(tree, name, desired_access=0x00120089, deadline=deadline())
+    o = eng.create(tree, name, desired_access=0x00120089, timeout=deadline())
     out = bytearray()
     sizes = []
 
@@ -208,7 +211,7 @@ def test_pipelined_20mib(s1):
 def test_missing_path(s1):
     info, eng, tree = s1
     with pytest.raises(OperationFailure) as ei:
-        eng.create(tree, "does-not-exist.txt", desired_access=0x00120089, deadline=deadline())
+        eng.create(tree, "does-not-exist.txt", desired_access=0x00120089, timeout=deadline())
     assert ei.value.status == STATUS_OBJECT_NAME_NOT_FOUND
     with pytest.raises(OperationFailure) as ei:
         list(eng.list_directory(tree, "no-such-dir", "*", deadline()))
@@ -220,39 +223,38 @@ def test_delete_on_disposition(s1):
     name = unique("del")
     write_file(eng, tree, name, b"x")
     assert os.path.exists(os.path.join(info.share_path, name))
-    o = eng.create(tree, name, desired_access=DELETE, deadline=deadline())
+    o = eng.create(tree, name, desired_access=DELETE, timeout=deadline())
     eng.set_info(tree, o.file_id, E.INFO_FILE, 13, fscc.disposition_information(True), deadline())
     eng.close_file(tree, o.file_id, deadline())
     assert not os.path.exists(os.path.join(info.share_path, name))
 
 
-def test_rename_passthrough(s1):
+def test_rename_is_one_engine_operation(s1):
+    """SMB_COM_RENAME: in place and into another folder, for files and folders."""
     info, eng, tree = s1
     old, new = unique("old"), unique("new")
     write_file(eng, tree, old, b"content")
-    o = eng.create(tree, old, desired_access=DELETE | 0x00100000, deadline=deadline())
-    eng.set_info(tree, o.file_id, E.INFO_FILE, 10, eng.rename_information(new), deadline())
-    eng.close_file(tree, o.file_id, deadline())
+    eng.rename(tree, old, new, deadline())
     assert not os.path.exists(os.path.join(info.share_path, old))
     with open(os.path.join(info.share_path, new), "rb") as f:
         assert f.read() == b"content"
-    # a move into another folder (SMB1 servers only rename in place via passthrough)
     d = unique("movedir")
     os.mkdir(os.path.join(info.share_path, d))
     chown(os.path.join(info.share_path, d))
-    o = eng.create(tree, new, desired_access=DELETE | 0x00100000, deadline=deadline())
-    eng.set_info(tree, o.file_id, E.INFO_FILE, 10, eng.rename_information(d + "\\moved"), deadline())
-    eng.close_file(tree, o.file_id, deadline())
+    eng.rename(tree, new, d + "\\moved", deadline())
     assert not os.path.exists(os.path.join(info.share_path, new))
     with open(os.path.join(info.share_path, d, "moved"), "rb") as f:
         assert f.read() == b"content"
-
+    eng.rename(tree, d, d + "-renamed", deadline())  # a folder
+    assert os.path.isdir(os.path.join(info.share_path, d + "-renamed"))
+    with pytest.raises(OperationFailure):
+        eng.rename(tree, "no-such-" + d, d + "-x", deadline())
 
 def test_query_and_set_info(s1):
     info, eng, tree = s1
     name = unique("info")
     write_file(eng, tree, name, b"12345")
-    o = eng.create(tree, name, desired_access=READ_WRITE, deadline=deadline())
+    o = eng.create(tree, name, desired_access=READ_WRITE, timeout=deadline())
     std = fscc.parse_standard_information(eng.query_info(tree, o.file_id, E.INFO_FILE, 5, deadline()))
     assert std.end_of_file == 5 and not std.directory
     eng.set_info(tree, o.file_id, E.INFO_FILE, 20, fscc.end_of_file_information(100), deadline())
@@ -278,7 +280,7 @@ def test_list_directory_many(s1):
     info, eng, tree = s1
     d = unique("dir")
     o = eng.create(tree, d, desired_access=GENERIC_ALL, create_disposition=FILE_CREATE,
-                   create_options=FILE_DIRECTORY_FILE, deadline=deadline())
+                   create_options=FILE_DIRECTORY_FILE, timeout=deadline())
     assert o.is_directory
     eng.close_file(tree, o.file_id, deadline())
     local = os.path.join(info.share_path, d)
@@ -339,7 +341,7 @@ def test_snapshots_ioctl(samba_factory):
     try:
         tree = eng.tree_connect(info.shadow_share, deadline())
         o = eng.create(tree, "", desired_access=0x00120089, create_options=FILE_DIRECTORY_FILE,
-                       deadline=deadline())
+                       timeout=deadline())
         out = eng.ioctl(tree, o.file_id, FSCTL_SRV_ENUMERATE_SNAPSHOTS, b"", 65536, deadline())
         count, returned, size = struct.unpack_from("<III", out)
         assert count == 2 and returned == 2
@@ -462,7 +464,7 @@ def test_open_engine_via_negotiate(samba_factory):
 
     info = samba_factory("smb1only")
     t = nt.connect(info.host, info.port, direct_tcp=True)
-    eng = negotiate_open(t, config(info, support_smb2=True, allow_smb1=True), deadline())
+    eng = negotiate_open(t, config(info, support_smb2=True, allow_smb1=True), deadline().deadline())
     try:
         assert isinstance(eng, SMB1Engine)
         assert eng.authenticate(deadline())

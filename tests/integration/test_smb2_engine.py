@@ -8,7 +8,7 @@ import time
 import pytest
 
 from nmb.transport import connect
-from smb.engine import INFO_FILE, INFO_FILESYSTEM, INFO_SECURITY, ClientConfig
+from smb.engine import INFO_FILE, INFO_FILESYSTEM, INFO_SECURITY, ClientConfig, Timeout
 from smb.errors import NotConnectedError, OperationFailure, UnsupportedFeature
 from smb.negotiate import open_engine
 from smb.smb2 import constants as C
@@ -21,7 +21,8 @@ CASES = [("default", 0x0311), ("smb2only", 0x0210), ("smb3only", 0x0311)]
 
 
 def dl(s=30.0):
-    return time.monotonic() + s
+    """Each wait of an engine call may last ``s`` seconds."""
+    return Timeout(s)
 
 
 def engine(info, direct=True, user=None, password=None, **cfg):
@@ -30,7 +31,7 @@ def engine(info, direct=True, user=None, password=None, **cfg):
     config = ClientConfig(username=info.user if user is None else user,
                           password=info.password if password is None else password,
                           domain=info.domain, my_name="TESTCLIENT", remote_name=info.server_name, **cfg)
-    return open_engine(t, config, dl())
+    return open_engine(t, config, dl().deadline())
 
 
 def session(info, **cfg):
@@ -67,7 +68,7 @@ def test_negotiate_auth_and_file_round_trip(samba_factory, variant, dialect, dir
     tree = e.tree_connect(info.share, dl())
     assert tree.share_type == C.SHARE_TYPE_DISK and tree.tree_id
     name = "rt-%s-%d.txt" % (variant, direct)
-    r = e.create(tree, name, desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    r = e.create(tree, name, desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     assert r.create_action in (2, 3) and not r.is_directory and len(r.file_id) == 16
     assert e.write(tree, r.file_id, 0, b"hello, smb2 world", dl()) == 17
     assert e.read(tree, r.file_id, 7, 100, dl()) == b"smb2 world"
@@ -98,11 +99,11 @@ def test_missing_file_status(samba_factory):
     info = samba_factory("default")
     e, tree = session(info)
     with pytest.raises(OperationFailure) as ei:
-        e.create(tree, "does-not-exist.txt", desired_access=C.GENERIC_READ, deadline=dl())
+        e.create(tree, "does-not-exist.txt", desired_access=C.GENERIC_READ, timeout=dl())
     assert ei.value.status == C.STATUS_OBJECT_NAME_NOT_FOUND
     assert ei.value.smb_messages[0].command == C.CREATE
     with pytest.raises(OperationFailure) as ei:
-        e.create(tree, "no-dir\\x.txt", desired_access=C.GENERIC_READ, deadline=dl())
+        e.create(tree, "no-dir\\x.txt", desired_access=C.GENERIC_READ, timeout=dl())
     assert ei.value.status == C.STATUS_OBJECT_PATH_NOT_FOUND
     with pytest.raises(OperationFailure) as ei:
         list(e.list_directory(tree, "no-such-folder", "*", dl()))
@@ -142,7 +143,7 @@ def test_pipelined_read_to_and_write_from(samba_factory, variant):
     size = 20 * 1024 * 1024 + 12345
     data = os.urandom(size)
     name = "big-%s.bin" % variant
-    w = e.create(tree, name, desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    w = e.create(tree, name, desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     pos = [0]
     progress = []
 
@@ -157,7 +158,7 @@ def test_pipelined_read_to_and_write_from(samba_factory, variant):
     if info.share_path:
         with open(os.path.join(info.share_path, name), "rb") as f:
             assert hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest()
-    r = e.create(tree, name, desired_access=C.GENERIC_READ, deadline=dl())
+    r = e.create(tree, name, desired_access=C.GENERIC_READ, timeout=dl())
     assert r.end_of_file == size
     h = hashlib.sha256()
     got = e.read_to(tree, r.file_id, 0, -1, h.update, dl(120))
@@ -178,7 +179,7 @@ def test_signing_variant_on_2_1_and_3_1_1(samba_factory):
         e, tree = session(info, dialects=dialects)
         assert e.dialect == expect
         assert e.session.signing_required and e.session.signer is not None
-        r = e.create(tree, "signed.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+        r = e.create(tree, "signed.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
         e.write(tree, r.file_id, 0, b"signed data", dl())
         assert e.read(tree, r.file_id, 0, 64, dl()) == b"signed data"
         e.close_file(tree, r.file_id, dl())
@@ -189,7 +190,7 @@ def test_query_info_set_info_ioctl_and_compound(samba_factory):
     info = samba_factory("default")
     e, tree = session(info)
     r = e.create(tree, "info.txt", desired_access=RW | C.READ_CONTROL, create_disposition=C.FILE_OVERWRITE_IF,
-                 deadline=dl())
+                 timeout=dl())
     e.write(tree, r.file_id, 0, b"12345", dl())
     std = e.query_info(tree, r.file_id, INFO_FILE, 5, dl())  # FileStandardInformation
     alloc, eof, links, delete_pending, is_dir = struct.unpack_from("<qqIBB", std)
@@ -219,7 +220,7 @@ def test_enumerate_snapshots_ioctl(samba_factory):
     assert e.authenticate(dl())
     tree = e.tree_connect(info.shadow_share, dl())
     d = e.create(tree, "", desired_access=C.FILE_READ_ATTRIBUTES | C.SYNCHRONIZE | C.FILE_LIST_DIRECTORY,
-                 create_options=C.FILE_DIRECTORY_FILE, deadline=dl())
+                 create_options=C.FILE_DIRECTORY_FILE, timeout=dl())
     out = e.ioctl(tree, d.file_id, C.FSCTL_SRV_ENUMERATE_SNAPSHOTS, b"", 65536, dl())
     count, returned, size = struct.unpack_from("<III", out)
     assert count == 2 and returned == 2
@@ -236,7 +237,7 @@ def test_pipe_transceive_srvsvc_bind(samba_factory):
     tree = e.tree_connect("IPC$", dl())
     assert tree.share_type == C.SHARE_TYPE_PIPE
     p = e.create(tree, "srvsvc", desired_access=C.FILE_READ_DATA | C.FILE_WRITE_DATA, share_access=3,
-                 deadline=dl())
+                 timeout=dl())
     # DCE/RPC bind to srvsvc 4b324fc8-1670-01d3-1278-5a47bf6ee188 v3.0, NDR 2.0
     iface = bytes.fromhex("c84f324b7016d30112785a47bf6ee188") + struct.pack("<HH", 3, 0)
     ndr = bytes.fromhex("045d888aeb1cc9119fe808002b104860") + struct.pack("<I", 2)
@@ -254,7 +255,7 @@ def test_encrypt_variant(samba_factory):
     info = samba_factory("encrypt")
     e, tree = session(info)
     assert e.dialect >= 0x0300 and (tree.encrypt or e.session.encrypt_data)
-    r = e.create(tree, "enc.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    r = e.create(tree, "enc.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     e.write(tree, r.file_id, 0, b"secret" * 1000, dl())
     assert e.read(tree, r.file_id, 0, 6000, dl()) == b"secret" * 1000
     e.close_file(tree, r.file_id, dl())
@@ -306,19 +307,19 @@ def test_pending_read_times_out_cancels_and_connection_survives(samba_factory):
     assert e.authenticate(dl())
     tree = e.tree_connect("IPC$", dl())
     p = e.create(tree, "srvsvc", desired_access=C.FILE_READ_DATA | C.FILE_WRITE_DATA, share_access=3,
-                 deadline=dl())
+                 timeout=dl())
     from smb.errors import SMBTimeout
 
     t0 = time.monotonic()
     with pytest.raises(SMBTimeout):
-        e.read(tree, p.file_id, 0, 1024, time.monotonic() + 0.5)  # nothing to read: server pends
+        e.read(tree, p.file_id, 0, 1024, dl(0.5))  # nothing to read: server pends
     assert time.monotonic() - t0 < 5
     assert e.echo(b"", dl()) == b""  # the cancelled read's late answer is absorbed
     assert e.echo(b"", dl()) == b""
     assert not [r for r in e.conn.outstanding.values() if not r.abandoned]
     e.close_file(tree, p.file_id, dl())
     with pytest.raises(SMBTimeout):
-        e.echo(b"", time.monotonic() - 1)
+        e.echo(b"", dl(1e-9))
     e.close()
 
 
@@ -326,7 +327,7 @@ def test_sign_when_supported_and_credit_window(samba_factory):
     info = samba_factory("default")
     e, tree = session(info, sign_options=1)
     assert e.session.signing_required
-    r = e.create(tree, "sws.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    r = e.create(tree, "sws.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     e.write(tree, r.file_id, 0, b"x" * 100000, dl())
     assert e.read(tree, r.file_id, 0, 100000, dl()) == b"x" * 100000
     e.close_file(tree, r.file_id, dl())

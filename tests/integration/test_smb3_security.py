@@ -29,7 +29,7 @@ import time
 import pytest
 
 from nmb import transport as nmb_transport
-from smb.engine import ClientConfig
+from smb.engine import ClientConfig, Timeout
 from smb.errors import NotConnectedError, ProtocolError, UnsupportedFeature
 from smb.negotiate import open_engine
 from smb.smb2 import constants as C
@@ -54,7 +54,8 @@ ENC_ALGS = "server smb3 encryption algorithms"
 
 
 def dl(s=30.0):
-    return time.monotonic() + s
+    """Each wait of an engine call may last ``s`` seconds."""
+    return Timeout(s)
 
 
 # --- servers -----------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def tapped_engine(info, direct=True, **cfg):
     tap = Tap(t)
     config = ClientConfig(username=info.user, password=info.password, domain=info.domain,
                           my_name="TESTCLIENT", remote_name=info.server_name, **cfg)
-    return open_engine(t, config, dl()), tap
+    return open_engine(t, config, dl().deadline()), tap
 
 
 def command_of(msg):
@@ -213,13 +214,13 @@ def assert_unusable(e, tree):
     with pytest.raises(NotConnectedError):
         e.echo(b"", dl())
     with pytest.raises(NotConnectedError):
-        e.create(tree, "x.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+        e.create(tree, "x.txt", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     assert e.transport.closed
 
 
 def round_trip(e, tree, info, name="rt.bin"):
     """Write, read back, list and delete a file through the engine; check the disk."""
-    r = e.create(tree, name, desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    r = e.create(tree, name, desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     assert e.write_from(tree, r.file_id, 0, io.BytesIO(CONTENT).read, dl()) == len(CONTENT)
     got = bytearray()
     assert e.read_to(tree, r.file_id, 0, -1, got.extend, dl()) == len(CONTENT)
@@ -351,7 +352,7 @@ def test_signed_round_trip_and_algorithm(server, variant, conf, cfg, dialect, al
 def test_tampered_signed_response_breaks_connection(server, variant, conf, cfg, dialect, algorithm, where):
     info, e, tap, tree = _session(server, variant, conf, cfg)
     assert e.signing_algorithm == algorithm
-    r = e.create(tree, "tamper.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    r = e.create(tree, "tamper.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     e.write(tree, r.file_id, 0, CONTENT[:4096], dl())
     tap.arm(SIGNED_FLIPS[where], is_command(C.READ))
     with pytest.raises(ProtocolError, match="signature"):
@@ -384,7 +385,7 @@ def test_encrypted_round_trip_and_cipher(server, variant, conf, cfg, dialect, ci
 def test_tampered_encrypted_response_breaks_connection(server, variant, conf, cfg, dialect, cipher, where):
     info, e, tap, tree = _session(server, variant, conf, cfg)
     assert e.cipher_id == cipher
-    r = e.create(tree, "tamper.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, deadline=dl())
+    r = e.create(tree, "tamper.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
     e.write(tree, r.file_id, 0, CONTENT[:4096], dl())
     tap.arm(ENCRYPTED_FLIPS[where], is_transform)
     match = "unknown session" if where == "session-id" else "decryption failed"
@@ -421,7 +422,7 @@ def test_311_tampered_negotiate_breaks_preauth_keys(server, variant):
     # multi-protocol SMB1 NEGOTIATE with the 0x02FF wildcard)
     tap.arm(SERVER_GUID, lambda m: command_of(m) == C.NEGOTIATE and m[64 + 4:64 + 6] == b"\x11\x03")
     e = open_engine(t, ClientConfig(username=info.user, password=info.password, my_name="TESTCLIENT",
-                                    remote_name=info.server_name), dl())
+                                    remote_name=info.server_name), dl().deadline())
     assert tap.tampered is not None and e.dialect == 0x0311
     # both sides hash the NEGOTIATE exchange into the keys; the final SESSION_SETUP response
     # (signed by the server with its key) then fails verification
@@ -459,7 +460,7 @@ def test_30_tampered_negotiate_caught_by_validate(server, dialect):
     tap.arm(SERVER_GUID, lambda m: command_of(m) == C.NEGOTIATE
             and struct.unpack_from("<H", m, 64 + 4)[0] == dialect)
     e = open_engine(t, ClientConfig(username=info.user, password=info.password, my_name="TESTCLIENT",
-                                    remote_name=info.server_name, dialects=(dialect,)), dl())
+                                    remote_name=info.server_name, dialects=(dialect,)), dl().deadline())
     assert tap.tampered is not None and e.dialect == dialect
     assert e.authenticate(dl())  # 3.0 keys do not depend on the NEGOTIATE exchange
     with pytest.raises(ProtocolError, match="VALIDATE_NEGOTIATE_INFO mismatch"):
@@ -518,7 +519,7 @@ def test_client_refuses_clear_text_on_encrypted_tree(server):
     n = len(tap.sent)
     with pytest.raises(ProtocolError, match="refusing to send"):
         e.conn.send([(C.ECHO, b"\x04\x00\x00\x00", None, 1)], session=e.session, tree_id=tree.tree_id,
-                    deadline=dl())
+                    deadline=dl().deadline())
     assert len(tap.sent) == n  # nothing left the client
     with pytest.raises(NotConnectedError):
         e.echo(b"", dl())
@@ -542,7 +543,7 @@ def test_require_encryption_without_acceptable_cipher(samba_factory):
     cfg = ClientConfig(username=info.user, password=info.password, my_name="TESTCLIENT",
                        dialects=(0x0300,), ciphers=(GCM128,), require_encryption=True)
     with pytest.raises(UnsupportedFeature, match="no cipher this client accepts"):
-        open_engine(t, cfg, dl())
+        open_engine(t, cfg, dl().deadline())
     assert t.closed
 
 

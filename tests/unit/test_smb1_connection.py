@@ -9,10 +9,14 @@ import pytest
 from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
 from smb.smb1 import header as H
 from smb.smb1 import messages as M
-from smb.smb1 import signing, transfer
+from smb.engine import ClientConfig, Timeout, Tree
+from smb.smb1 import signing
 from smb.smb1.connection import Connection
 
 KEY = bytes(range(16)) + b"N" * 24
+FOREVER = Timeout(None)
+EXPIRED = Timeout(1e-9)  # every wait is over before it starts
+TREE = Tree(tree_id=1, share_name="share")
 
 
 def test_signature_known_answer():
@@ -117,7 +121,7 @@ class FakeServer:
 
 
 def conn_for(server, signed=False):
-    c = Connection(server)
+    c = Connection(server, max_mpx=50)
     if signed:
         c.activate_signing(KEY, 2)
     return c
@@ -141,10 +145,10 @@ def test_bad_signature_is_protocol_error_then_unusable():
     srv = FakeServer(key=KEY, corrupt=True)
     c = conn_for(srv, True)
     with pytest.raises(ProtocolError):
-        c.request(M.echo(b"x"), 0, 1e18)
+        c.request(M.echo(b"x"), 0, FOREVER)
     assert srv.closed
     with pytest.raises(NotConnectedError):
-        c.request(M.echo(b"x"), 0, 1e18)
+        c.request(M.echo(b"x"), 0, FOREVER)
 
 
 def test_unsigned_response_rejected_when_signing():
@@ -153,14 +157,14 @@ def test_unsigned_response_rejected_when_signing():
     c.activate_signing(KEY, 2)
     srv.key = None
     with pytest.raises(ProtocolError):
-        c.request(M.echo(b"x"), 0, 1e18)
+        c.request(M.echo(b"x"), 0, FOREVER)
 
 
 def test_timeout_sends_cancel_and_discards_late_response():
     srv = FakeServer(key=KEY, silent=True)
     c = conn_for(srv, True)
     with pytest.raises(SMBTimeout):
-        c.request(M.echo(b"slow"), 7, 0)
+        c.request(M.echo(b"slow"), 7, EXPIRED)
     echo_req, cancel = srv.sent
     assert cancel[4] == H.SMB_COM_NT_CANCEL
     assert cancel[30:32] == echo_req[30:32]            # same MID
@@ -172,13 +176,13 @@ def test_timeout_sends_cancel_and_discards_late_response():
     signing.sign(KEY, 3, [late])
     srv.silent = False
     srv.out.append(bytes(late))
-    assert M.parse_echo(c.request(M.echo(b"next"), 0, 1e18))[1] == b"next"
+    assert M.parse_echo(c.request(M.echo(b"next"), 0, FOREVER))[1] == b"next"
 
 
 def test_error_status_raises_operation_failure():
     c = conn_for(FakeServer())
     with pytest.raises(OperationFailure) as ei:
-        c.request(M.close(1), 0, 1e18)
+        c.request(M.close(1), 0, FOREVER)
     assert ei.value.status == 0xC0000022
     assert ei.value.smb_messages[0].command == H.SMB_COM_CLOSE
 
@@ -192,22 +196,36 @@ def test_garbage_from_server():
         c.receive(mid, None)
 
 
+def engine_for(server, signed=False, chunk=4096, window=8):
+    """An SMB1Engine over ``server`` with small transfer chunks (the transfer logic itself
+    is smb.transfer, shared with SMB2)."""
+    from smb.smb1.engine import SMB1Engine
+
+    caps = (H.CAP_EXTENDED_SECURITY | H.CAP_UNICODE | H.CAP_NT_SMBS | H.CAP_LARGE_READX
+            | H.CAP_LARGE_WRITEX | H.CAP_INFOLEVEL_PASSTHRU)
+    eng = SMB1Engine.from_negotiate_response(server, ClientConfig(username="u", password="p"),
+                                             _negotiate_response(caps))
+    if signed:
+        eng.conn.activate_signing(KEY, 2)
+    eng.read_chunk = eng.write_chunk = chunk
+    eng.read_window = eng.write_window = window
+    return eng
+
+
 @pytest.mark.parametrize("lifo", [False, True])
 @pytest.mark.parametrize("short", [None, 3000])
 @pytest.mark.parametrize("signed", [False, True])
 def test_read_to_in_order(lifo, short, signed):
     content = bytes((i * 7) & 0xFF for i in range(100000))
     srv = FakeServer(content, lifo=lifo, short_read=short, key=KEY if signed else None)
-    c = conn_for(srv, signed)
+    eng = engine_for(srv, signed)
     chunks = []
     progress = []
-    n = transfer.read_to(c, 1, 5, 0, -1, lambda mv: chunks.append(bytes(mv)), 1e18,
-                         chunk=4096, window=8, progress=progress.append)
+    n = eng.read_to(TREE, 5, 0, -1, lambda mv: chunks.append(bytes(mv)), FOREVER, progress.append)
     assert n == len(content) and b"".join(chunks) == content and sum(progress) == n
-    assert c.outstanding == 0
+    assert eng.conn.outstanding == 0
     part = []
-    assert transfer.read_to(c, 1, 5, 99000, 5000, lambda mv: part.append(bytes(mv)), 1e18,
-                            chunk=4096, window=8) == 1000
+    assert eng.read_to(TREE, 5, 99000, 5000, lambda mv: part.append(bytes(mv)), FOREVER) == 1000
     assert b"".join(part) == content[99000:]
 
 
@@ -215,7 +233,7 @@ def test_read_to_in_order(lifo, short, signed):
 def test_write_from(short):
     data = bytes((i * 13) & 0xFF for i in range(50000))
     srv = FakeServer(short_write=short, lifo=True)
-    c = conn_for(srv)
+    eng = engine_for(srv, window=4)
     pos = [0]
 
     def source(k):
@@ -223,18 +241,18 @@ def test_write_from(short):
         pos[0] += len(b)
         return b
 
-    assert transfer.write_from(c, 1, 5, 10, source, 1e18, chunk=4096, window=4) == len(data)
+    assert eng.write_from(TREE, 5, 10, source, FOREVER) == len(data)
     assert bytes(srv.file[10:]) == data
-    assert c.outstanding == 0
+    assert eng.conn.outstanding == 0
 
 
 def test_read_to_timeout_cancels_all():
     srv = FakeServer(b"x" * 100000, silent=True)
-    c = conn_for(srv)
+    eng = engine_for(srv, window=4)
     with pytest.raises(SMBTimeout):
-        transfer.read_to(c, 1, 5, 0, -1, lambda mv: None, 0, chunk=4096, window=4)
+        eng.read_to(TREE, 5, 0, -1, lambda mv: None, Timeout(0.05))
     cancels = [m for m in srv.sent if m[4] == H.SMB_COM_NT_CANCEL]
-    assert len(cancels) == 4 and c.outstanding == 0
+    assert len(cancels) == 4 and eng.conn.outstanding == 0
 
 
 def _negotiate_response(caps, mode=0x03, data=bytes(16)):
@@ -252,7 +270,7 @@ def test_engine_from_negotiate_response_sizes():
     eng = SMB1Engine.from_negotiate_response(FakeServer(), cfg, _negotiate_response(caps))
     assert eng.is_smb2 is False and eng.dialect == 0x0001
     assert eng.max_read_size > 0xFFFF and eng.max_write_size > 0xFFFF
-    assert eng.window_read >= 1 and eng.max_mpx == 50 and eng.passthrough
+    assert eng.read_window >= 1 and eng.max_mpx == 50 and eng.passthrough
     small = SMB1Engine.from_negotiate_response(FakeServer(), cfg, _negotiate_response(H.CAP_NT_SMBS))
     assert small.max_read_size <= 16644 and small.max_write_size <= 16644
     assert not small.unicode and not small.passthrough

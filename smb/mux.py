@@ -1,0 +1,183 @@
+"""The thread-safe core of a connection, shared by the SMB1 and SMB2 engines: many requests
+in flight from many threads over one transport, responses demultiplexed by their id
+(SMB2 MessageId, [MS-SMB2] 3.2.5.1.2; SMB1 MID, [MS-CIFS] 3.2.5.1).
+
+There is no receiver thread. A thread that needs a response (or credits, or a free MID
+slot) becomes the *reader* when nobody is: it reads one message from the transport, hands
+what it carries to the requests it answers -- anyone's -- through the dialect's
+``_dispatch`` and wakes every waiter; then it gives the role back and checks whether what it
+waited for has arrived. Every other thread sleeps on one condition variable until the reader
+wakes it or its own deadline passes. Single-threaded use therefore costs no thread switch.
+
+Buffers: the transport reuses one receive buffer. A response for another thread is copied
+out of it; a response for the reader itself is handed over as a view, and the buffer stays
+*pinned* -- no other thread may read -- until the owner releases it (:meth:`unpin`, or
+:meth:`unpin_all` at the end of every engine operation, which copies what is left). The
+owner itself may read on: its views are copied first.
+
+Turns: credits (SMB2) and MID slots (SMB1) are handed out first come, first served
+(:meth:`take_turn`), so a long transfer cannot starve a short request.
+
+Failure: :meth:`fail` marks the connection broken, closes the transport (which wakes a
+reader blocked in ``poll``) and wakes every waiter: each raises NotConnectedError. A
+timeout ends one thread's wait, never the connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
+
+_monotonic = time.monotonic
+_get_ident = threading.get_ident
+
+
+class Multiplexer:
+    """Reader role, pinned buffers, turns and the broken state of one connection."""
+
+    #: for messages: "SMB1" or "SMB2"
+    name = "SMB"
+
+    def __init__(self, transport):
+        self.transport = transport
+        #: the exception that made the connection unusable, or None
+        self.broken = None
+        self._cv = threading.Condition(threading.RLock())
+        self._send_lock = threading.Lock()
+        self._reader = None      # ident of the thread reading the transport now
+        self._pinned = []        # holders whose response views point into the transport buffer
+        self._pinned_by = None   # the thread those views were handed to
+        self._turns = deque()    # waiting reservations, first come first served
+
+    # --- broken state -----------------------------------------------------------------
+    def check_usable(self) -> None:
+        if self.broken is not None:
+            raise NotConnectedError("%s connection is unusable after an earlier error: %s"
+                                    % (self.name, self.broken))
+
+    def fail(self, exc: BaseException) -> BaseException:
+        """Mark the connection broken by ``exc`` (closing the transport, waking every
+        waiter) and return ``exc``."""
+        if self.broken is None:
+            self.broken = exc
+        try:
+            self.transport.close()
+        except Exception:  # pragma: no cover - close must not mask the real error
+            pass
+        with self._cv:
+            self._cv.notify_all()
+        return exc
+
+    def close(self) -> None:
+        """Close the transport; later calls raise NotConnectedError. Never raises."""
+        if self.broken is None:
+            self.broken = NotConnectedError("closed")
+        self.fail(self.broken)
+
+    # --- pinned views ---------------------------------------------------------------
+    def hand_over(self, holder, view, owner, me):
+        """What ``holder`` (a request of thread ``owner``) keeps of ``view``, a piece of the
+        message the reader ``me`` just read: the view itself for the reader (pinned), a
+        copy for anyone else. Called under the lock."""
+        if owner != me:
+            return bytes(view)
+        self._pinned.append(holder)
+        self._pinned_by = me
+        return view
+
+    def unpin(self, holder) -> None:
+        """``holder``'s owner is done with its views."""
+        if not self._pinned:
+            return
+        with self._cv:
+            try:
+                self._pinned.remove(holder)
+            except ValueError:
+                return
+            if not self._pinned:
+                self._pinned_by = None
+                self._cv.notify_all()
+
+    def unpin_all(self) -> None:
+        """Copy this thread's views still pointing into the transport buffer (the end of an
+        operation: nothing of it may keep other threads from reading)."""
+        if self._pinned and self._pinned_by == _get_ident():
+            with self._cv:
+                self._copy_pinned()
+                self._cv.notify_all()
+
+    def _copy_pinned(self) -> None:
+        for holder in self._pinned:
+            holder.detach()
+        self._pinned.clear()
+        self._pinned_by = None
+
+    # --- waiting --------------------------------------------------------------------
+    def pump(self, ready, deadline: float) -> None:
+        """Return once ``ready()`` (evaluated under the lock; it may raise) is true, reading
+        messages -- for any thread -- whenever nobody else does. SMBTimeout at ``deadline``."""
+        me = _get_ident()
+        cv = self._cv
+        while True:
+            with cv:
+                while True:
+                    self.check_usable()
+                    if ready():
+                        return
+                    if self._reader is None and self._pinned_by in (None, me):
+                        self._reader = me
+                        self._copy_pinned()  # the buffer is about to be reused
+                        break
+                    remaining = deadline - _monotonic()
+                    if remaining <= 0:
+                        raise SMBTimeout("%s response not received before the deadline" % self.name)
+                    cv.wait(remaining)
+            try:
+                self._read_one(deadline, me)
+            finally:
+                with cv:
+                    self._reader = None
+                    cv.notify_all()
+
+    def _read_one(self, deadline: float, me) -> None:
+        try:
+            data = self.transport.recv(deadline)
+        except SMBTimeout:
+            raise
+        except (NotConnectedError, ProtocolError) as e:
+            raise self.fail(e)
+        except OSError as e:
+            raise self.fail(NotConnectedError(str(e)))
+        try:
+            with self._cv:
+                self._dispatch(data, me)
+                self._cv.notify_all()
+        except ProtocolError as e:
+            raise self.fail(e)
+
+    def _dispatch(self, data, me) -> None:  # pragma: no cover - abstract
+        """Hand one transport message to the requests it answers (under the lock)."""
+        raise NotImplementedError
+
+    def take_turn(self, try_take, deadline: float) -> None:
+        """Wait for this thread's turn, then until ``try_take()`` (under the lock) succeeds;
+        turns are served in arrival order. ``try_take`` may raise to give up."""
+        turn = object()
+        with self._cv:
+            self._turns.append(turn)
+
+        def ready():
+            return self._turns[0] is turn and try_take()
+
+        try:
+            self.pump(ready, deadline)
+        finally:
+            with self._cv:
+                try:
+                    self._turns.remove(turn)
+                except ValueError:
+                    pass
+                self._cv.notify_all()

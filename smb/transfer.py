@@ -1,0 +1,150 @@
+"""Pipelined reads and writes, written once for both engines.
+
+READ / WRITE requests ([MS-SMB2] 3.2.4.7 / 3.2.4.8; [MS-CIFS] READ_ANDX / WRITE_ANDX
+2.2.4.42 / 2.2.4.43) are kept in flight up to the engine's window, and their answers taken
+in file order, so that the output never has a hole and memory stays within the window
+whatever the file size. The dialect part is the engine's small submit/complete interface
+(:class:`smb.engine.Engine`: ``submit_read``, ``complete_read``, ``submit_write``,
+``complete_write``, ``release``, ``abandon``, ``can_submit`` and the chunk/window sizes).
+
+Rules:
+
+* reads: a READ that returns fewer bytes than asked is completed by reading the rest of its
+  range; only an empty read (or STATUS_END_OF_FILE) ends the file, and READs already in
+  flight beyond that end deliver nothing, whatever they carry. A READ carrying more than it
+  asked for is malformed (ProtocolError).
+* writes: a short WRITE is re-sent from where the server stopped; a WRITE that makes no
+  progress is an OperationFailure; one that claims more than was sent is malformed.
+* every wait is one response's wait (``timeout``); on a timeout the requests in flight are
+  cancelled, on any other error they are abandoned (their answers dropped on arrival).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Optional
+
+from smb.errors import OperationFailure, ProtocolError, SMBTimeout
+
+
+def read_to(engine, tree, file_id, offset: int, length: int, sink: Callable[[memoryview], object],
+            timeout, progress: Optional[Callable[[int], object]] = None) -> int:
+    chunk = engine.read_chunk
+    if 0 <= length < chunk:
+        chunk = max(1, length)
+    window = engine.read_window
+    end = offset + length if length >= 0 else None
+    next_off = offset
+    inflight = deque()  # (handle, offset, size)
+    delivered = 0
+    eof = False
+    try:
+        while True:
+            while not eof and len(inflight) < window and (end is None or next_off < end):
+                size = chunk if end is None else min(chunk, end - next_off)
+                if inflight and not engine.can_submit(size):
+                    break
+                inflight.append((engine.submit_read(tree, file_id, next_off, size, timeout),
+                                 next_off, size))
+                next_off += size
+            if not inflight:
+                break
+            handle, off, size = inflight.popleft()
+            data = engine.complete_read(handle, timeout)
+            if data is None or eof:
+                # the end of the file, or a READ beyond it: delivering its data would leave
+                # a hole in the output
+                engine.release(handle)
+                eof = True
+                continue
+            n = len(data)
+            if n > size:
+                raise ProtocolError("READ returned %d bytes for a %d-byte request" % (n, size))
+            if n:
+                sink(data)
+            engine.release(handle)
+            delivered += n
+            if progress is not None and n:
+                progress(n)
+            if n < size:
+                # short: a shrinking file, or a server that sends less. Read the rest of the
+                # range; only an empty read ends the file
+                extra = _read_rest(engine, tree, file_id, off + n, size - n, sink, timeout, progress)
+                delivered += extra
+                eof = n + extra < size
+    except BaseException as exc:
+        engine.abandon([item[0] for item in inflight], isinstance(exc, SMBTimeout))
+        raise
+    return delivered
+
+
+def _read_rest(engine, tree, file_id, offset, length, sink, timeout, progress) -> int:
+    """Read ``offset .. offset + length`` one READ at a time; fewer bytes at end of file."""
+    got = 0
+    while got < length:
+        handle = engine.submit_read(tree, file_id, offset + got, length - got, timeout)
+        try:
+            data = engine.complete_read(handle, timeout)
+            if not data:
+                break
+            n = len(data)
+            if n > length - got:
+                raise ProtocolError("READ returned %d bytes for a %d-byte request" % (n, length - got))
+            sink(data)
+        except BaseException as exc:
+            engine.abandon([handle], isinstance(exc, SMBTimeout))
+            raise
+        finally:
+            engine.release(handle)
+        got += n
+        if progress is not None:
+            progress(n)
+    return got
+
+
+def write_from(engine, tree, file_id, offset: int, source: Callable[[int], bytes], timeout,
+               progress: Optional[Callable[[int], object]] = None) -> int:
+    chunk = engine.write_chunk
+    window = engine.write_window
+    pos = offset
+    written = 0
+    inflight = deque()  # (handle, offset, data)
+    pending = deque()   # (offset, data) not sent yet: splits of a large source read, short-write tails
+    exhausted = False
+    try:
+        while True:
+            while len(inflight) < window:
+                if not pending:
+                    if exhausted:
+                        break
+                    data = source(chunk)
+                    if not data:
+                        exhausted = True
+                        break
+                    mv = memoryview(data).cast("B")
+                    for i in range(0, len(mv), chunk):
+                        piece = mv[i:i + chunk]
+                        pending.append((pos, piece))
+                        pos += len(piece)
+                off, piece = pending[0]
+                if inflight and not engine.can_submit(len(piece)):
+                    break
+                pending.popleft()
+                inflight.append((engine.submit_write(tree, file_id, off, piece, timeout), off, piece))
+            if not inflight:
+                break
+            handle, off, piece = inflight.popleft()
+            n = engine.complete_write(handle, timeout)
+            if n > len(piece):
+                raise ProtocolError("WRITE response claims %d bytes of %d" % (n, len(piece)))
+            if n == 0:
+                raise OperationFailure("WRITE at offset %d made no progress" % off, status=0)
+            if n < len(piece):
+                pending.appendleft((off + n, piece[n:]))
+            written += n
+            if progress is not None:
+                progress(n)
+    except BaseException as exc:
+        engine.abandon([item[0] for item in inflight], isinstance(exc, SMBTimeout))
+        raise
+    return written
