@@ -9,6 +9,7 @@ File operations map onto NT create / read / write / query and set info ([MS-SMB2
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from contextlib import contextmanager
 from typing import Dict, List, Optional
@@ -52,6 +53,9 @@ class SMBConnection:
     :param require_encryption: (keyword only, not in pysmb) insist on SMB3 encryption of every
         message even when the server does not require it; connecting to a server that cannot
         encrypt then fails.
+    :param use_kerberos: (keyword only) authenticate with Kerberos instead of NTLM; with
+        ``kdc``, ``realm``, ``keytab``, ``ccache``, ``service_principal`` and ``ntlm_fallback``
+        (try Kerberos, use NTLM when no ticket can be had). See ``docs/kerberos.rst``.
     """
 
     #: never sign (access fails where the server requires signing)
@@ -62,7 +66,9 @@ class SMBConnection:
     SIGN_WHEN_REQUIRED = 2
 
     def __init__(self, username, password, my_name, remote_name, domain="", use_ntlm_v2=True,
-                 sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False):
+                 sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False,
+                 use_kerberos=False, kdc=None, realm=None, keytab=None, ccache=None,
+                 service_principal=None, ntlm_fallback=False):
         self.username = username
         self.password = password
         self.my_name = my_name
@@ -72,6 +78,12 @@ class SMBConnection:
         self.sign_options = sign_options
         self.is_direct_tcp = is_direct_tcp
         self.require_encryption = require_encryption
+        self._kerberos = None
+        if use_kerberos:
+            from smb.kerberos.client import KerberosOptions
+
+            self._kerberos = KerberosOptions(kdc=kdc, realm=realm, keytab=keytab, ccache=ccache,
+                                             service_principal=service_principal, ntlm_fallback=ntlm_fallback)
         self.auth_result: Optional[bool] = None
         self._engine: Optional[Engine] = None
         self._trees: Dict[str, Tree] = {}
@@ -95,7 +107,8 @@ class SMBConnection:
             my_name=self.my_name, remote_name=self.remote_name, use_ntlm_v2=self.use_ntlm_v2,
             sign_options=self.sign_options, require_encryption=self.require_encryption,
             support_smb2=smb_structs.SUPPORT_SMB2, support_smb2x=smb_structs.SUPPORT_SMB2x,
-            extended_security=smb_structs.SUPPORT_EXTENDED_SECURITY)
+            extended_security=smb_structs.SUPPORT_EXTENDED_SECURITY,
+            kerberos=dataclasses.replace(self._kerberos, host=ip) if self._kerberos else None)
         transport = nmb.transport.connect(
             ip, port, direct_tcp=self.is_direct_tcp, my_name=self.my_name,
             remote_name=self.remote_name, sock_family=sock_family, timeout=timeout)

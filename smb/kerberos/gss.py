@@ -30,6 +30,7 @@ from pyasn1.type import univ
 
 from smb.kerberos import asn1, crypto
 from smb.kerberos.creds import Credential
+from smb.errors import ProtocolError
 from smb.kerberos.errors import KerberosError
 
 KRB5_OID = "1.2.840.113554.1.2.2"
@@ -124,7 +125,8 @@ class InitiatorContext:
         return frame(TOK_AP_REQ, asn1.encode(ap_req))
 
     def step(self, token: bytes) -> None:
-        """Process the acceptor's reply: an AP-REP completes the context; a KRB-ERROR raises."""
+        """Process the acceptor's reply: an AP-REP completes the context; a KRB-ERROR raises
+        KerberosError; an AP-REP that does not verify raises ProtocolError."""
         from smb.kerberos.exchange import raise_krb_error
 
         tok_id, body = unframe(token)
@@ -141,11 +143,11 @@ class InitiatorContext:
         try:
             plain = key.decrypt(asn1.KU_AP_REP_ENC, bytes(enc["cipher"]))
         except KerberosError:
-            raise KerberosError("mutual authentication failed: the server's AP-REP does not decrypt "
-                                "with the session key (not the server the ticket is for)") from None
+            raise ProtocolError("Kerberos mutual authentication failed: the server's AP-REP does not "
+                                "decrypt with the session key (not the server the ticket is for)") from None
         part = asn1.decode(plain, asn1.EncAPRepPart(), "EncAPRepPart")
         if self._ctime is None or (str(part["ctime"]), int(part["cusec"])) != self._ctime:
-            raise KerberosError("mutual authentication failed: the AP-REP does not echo the "
+            raise ProtocolError("Kerberos mutual authentication failed: the AP-REP does not echo the "
                                 "authenticator's time")
         sub = asn1.opt(part, "subkey")
         if sub is not None:

@@ -174,12 +174,10 @@ class SMB1Engine(E.Engine):
             self.conn.done(mid)
 
     def _auth_extended(self, deadline: float) -> bool:
-        from smb import ntlm, securityblob
+        from smb import securityblob
+        from smb.auth import make_authenticator
 
-        cfg = self.config
-        auth = ntlm.NTLMAuthenticator(cfg.username, cfg.password, cfg.domain, cfg.my_name,
-                                      use_ntlm_v2=cfg.use_ntlm_v2)
-        spnego = securityblob.SPNEGOAuthenticator(auth)
+        spnego = make_authenticator(self.config, deadline)
         token = spnego.initial_token(self.neg.security_blob or None)
         caps = M.CLIENT_CAPABILITIES | H.CAP_EXTENDED_SECURITY
         for _leg in range(8):
