@@ -70,8 +70,11 @@ class KerberosSPNEGOAuthenticator:
     def respond(self, server_token: bytes) -> bytes:
         if self.fallback is not None:
             return self.fallback.respond(server_token)
-        resp = sb._server_resp(server_token, sb.RESULT_ACCEPT_INCOMPLETE,
-                               "the server rejected the Kerberos authentication", "after the AP-REQ")
+        resp = sb.decode_neg_token_resp(server_token)
+        if resp["negState"] == sb.RESULT_REJECT:
+            raise sb.AuthenticationRejected("the server rejected the Kerberos authentication")
+        if resp["negState"] not in (None, sb.RESULT_ACCEPT_INCOMPLETE, sb.RESULT_REQUEST_MIC):
+            raise ProtocolError("SPNEGO: unexpected negState %d after the AP-REQ" % resp["negState"])
         mech = resp["supportedMech"]
         if mech == sb.NTLMSSP_OID and self.ntlm_factory is not None and resp["responseToken"] is None:
             # the acceptor chose NTLM: start NTLMSSP in a NegTokenResp (RFC 4178 3.2 step 4)
