@@ -28,7 +28,7 @@ from smb.kerberos import config as krbconf
 from smb.kerberos import crypto
 from smb.kerberos.ccache import CCache, ccache_path, load_keytab
 from smb.kerberos.creds import NT_PRINCIPAL, Credential, Principal
-from smb.kerberos.errors import KDC_ERR_S_PRINCIPAL_UNKNOWN, KerberosError
+from smb.kerberos.errors import KDC_ERR_S_PRINCIPAL_UNKNOWN, KRB_AP_ERR_TKT_EXPIRED, KerberosError
 from smb.kerberos.exchange import get_service_ticket, get_tgt
 from smb.kerberos.kdc import KDCClient
 
@@ -144,6 +144,7 @@ def acquire_service_ticket(req: Request, deadline: float) -> Credential:
         password = _password(req.password)
         keys = load_keytab(opts.keytab, client) if opts.keytab else None
         if password is None and not keys:
+            _raise_if_expired(cache, client, path, now)
             raise KerberosError("no Kerberos credentials for %s: no password, no key in the keytab and no "
                                 "valid ticket in the credential cache %s" % (client, path or "(none)"))
         tgt = get_tgt(client, locate(client.realm), deadline, password=None if keys else password,
@@ -154,6 +155,15 @@ def acquire_service_ticket(req: Request, deadline: float) -> Credential:
     if path:
         cache.save(path)
     return cred
+
+
+def _raise_if_expired(cache: CCache, client: Principal, path, now: float) -> None:
+    expired = [c for c in cache.credentials if c.client.same_name(client) and c.endtime <= now + 60]
+    if expired:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(max(c.endtime for c in expired)))
+        raise KerberosError("ticket expired: the tickets of %s in the credential cache %s expired at %s "
+                            "(run kinit again, or pass a password or keytab)" % (client, path, when),
+                            KRB_AP_ERR_TKT_EXPIRED)
 
 
 def _open_cache(path: Optional[str], client: Principal) -> CCache:

@@ -43,9 +43,9 @@ def _nonce() -> int:
 
 
 def _request_body(client: Optional[Principal], server: Principal, realm: str, nonce: int,
-                  etypes: Iterable[int], now: float) -> dict:
+                  etypes: Iterable[int], now: float, options=(OPT_FORWARDABLE, OPT_RENEWABLE)) -> dict:
     body = {
-        "kdc-options": asn1.flags(OPT_FORWARDABLE, OPT_RENEWABLE, OPT_CANONICALIZE),
+        "kdc-options": asn1.flags(OPT_CANONICALIZE, *options),
         "realm": realm,
         "sname": asn1.principal(server.name_type, server.components),
         "till": asn1.kerberos_time(now + TICKET_LIFETIME),
@@ -224,7 +224,10 @@ def get_tgt(client: Principal, kdc: KDCClient, deadline: float, *, password: Opt
 
 def _tgs_request(tgt: Credential, server: Principal, realm: str, nonce: int, etypes, clock: Clock) -> bytes:
     now = clock()
-    body = asn1.build(asn1.KDCReqBody(), _request_body(None, server, realm, nonce, etypes, now))
+    # ask only for what the TGT allows (TicketFlags bits 1 forwardable, 8 renewable): a KDC
+    # answers KDC_ERR_BADOPTION otherwise
+    options = [o for o in (OPT_FORWARDABLE, OPT_RENEWABLE) if tgt.flags >> (31 - o) & 1]
+    body = asn1.build(asn1.KDCReqBody(), _request_body(None, server, realm, nonce, etypes, now, options))
     cksum = tgt.key.checksum(asn1.KU_TGS_REQ_AUTH_CKSUM, asn1.encode(body))
     auth = asn1.build(asn1.Authenticator(), {
         "authenticator-vno": 5, "crealm": tgt.client.realm,
