@@ -39,6 +39,10 @@ class PortTaken(SambaUnavailable):
     """Port 88 on 127.0.0.1 is in use: no private KDC can run here."""
 
 
+class ToolsMissing(SambaUnavailable):
+    """samba (samba-ad-dc) or samba-tool is not installed and could not be."""
+
+
 @dataclass
 class DCInfo:
     host: str
@@ -86,7 +90,7 @@ class ADDC(_Daemon):
     def start(self, timeout: float = 60.0) -> DCInfo:
         for tool in ("samba", "samba-tool"):
             if not (shutil.which(tool) or os.path.exists("/usr/sbin/" + tool)):
-                raise SambaUnavailable("%s not found: install samba-ad-dc and krb5-user "
+                raise ToolsMissing("%s not found: install samba-ad-dc and krb5-user "
                                        "(apt-get install samba-ad-dc krb5-user)" % tool)
         if not _port_free(KDC_PORT):
             raise PortTaken("port %d on 127.0.0.1 is taken (another KDC?): the private AD DC cannot "
