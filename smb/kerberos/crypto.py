@@ -314,7 +314,6 @@ class Rc4Hmac(EncType):
 
 _ETYPES = {cls.etype: cls() for cls in (Aes256CtsHmacSha1, Aes128CtsHmacSha1, Aes128CtsHmacSha256,
                                         Aes256CtsHmacSha384, Rc4Hmac)}
-_CHECKSUMS = {p.checksum_type: p for p in _ETYPES.values()}
 
 #: the encryption types this client offers, most preferred first
 DEFAULT_ETYPES = (AES256_CTS_HMAC_SHA1_96, AES128_CTS_HMAC_SHA1_96, AES256_CTS_HMAC_SHA384_192,
@@ -330,13 +329,6 @@ def get_etype(etype: int) -> EncType:
         return _ETYPES[etype]
     except KeyError:
         raise KerberosError("unsupported encryption type %d" % etype) from None
-
-
-def checksum_profile(cksumtype: int) -> EncType:
-    try:
-        return _CHECKSUMS[cksumtype]
-    except KeyError:
-        raise KerberosError("unsupported checksum type %d" % cksumtype) from None
 
 
 def is_supported(etype: int) -> bool:
