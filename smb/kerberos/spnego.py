@@ -137,7 +137,12 @@ class KerberosSPNEGOAuthenticator:
     def _accept(self, resp: dict) -> None:
         token = resp["responseToken"]
         if token is not None and not (self.context.complete and self.context.recv_seq is not None):
-            self.context.step(token)
+            try:
+                self.context.step(token)
+            except KerberosError as e:
+                if e.code is None:  # not a KRB-ERROR: the server's token is malformed
+                    raise ProtocolError("Kerberos: %s" % e) from None
+                raise
         mic = resp["mechListMIC"]
         if mic is not None:
             if not self.context.complete:

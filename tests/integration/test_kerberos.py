@@ -188,6 +188,13 @@ def test_clock_skew(info, monkeypatch):
     _fails(info, "clock skew", 37)
 
 
+def test_clock_skew_at_the_server(info, tmp_path, monkeypatch):
+    cc = str(tmp_path / "skew.cc")
+    connect(info, ccache=cc).close()  # a valid service ticket: the KDC is not asked again
+    monkeypatch.setattr(kclient, "clock", lambda: time.time() + 600)
+    _fails(info, "clock skew", 37, password="", ccache=cc)
+
+
 def test_unknown_server_name(info):
     _fails(info, "no such service principal", 7, service_principal="cifs/no-such-host")
 
