@@ -18,7 +18,8 @@ def make_authenticator(config, deadline: float = None):
 
     def ntlm_auth():
         return ntlm.NTLMAuthenticator(config.username, config.password, config.domain,
-                                      config.my_name, use_ntlm_v2=config.use_ntlm_v2)
+                                      config.my_name, use_ntlm_v2=config.use_ntlm_v2,
+                                      lanman=getattr(config, "lanman_auth", False))
 
     opts = getattr(config, "kerberos", None)
     if opts is None:
