@@ -118,14 +118,35 @@ class ADDC(_Daemon):
                     % (REALM, REALM))
         self.timings["provision"] = time.monotonic() - t0
         t1 = time.monotonic()
-        self._spawn(["samba", "-i", "-s", self.conf, "--debuglevel=1"])
-        self._wait_port(KDC_PORT, timeout)
-        self._wait_port(port, timeout)
+        port = self._run(port, timeout)
         self.timings["start"] = time.monotonic() - t1
         self.info = DCInfo(host="127.0.0.1", port=port, realm=REALM, domain=DOMAIN, server_name=DC_NAME,
                            user=KRB_USER, password=KRB_PASSWORD, keytab=keytab, krb5_conf=krb5_conf,
                            base=self.base, share_paths=shares)
         return self.info
+
+    def _run(self, port: int, timeout: float, attempts: int = 3) -> int:
+        """Start samba; when it exits early (a port taken between choosing and binding it, on a
+        busy machine), try again on another port. Returns the smbd port."""
+        failures = []
+        for _ in range(attempts):
+            self._spawn(["samba", "-i", "-s", self.conf, "--debuglevel=1"])
+            try:
+                self._wait_port(KDC_PORT, timeout)
+                self._wait_port(port, timeout)
+                return port
+            except SambaUnavailable as e:
+                failures.append(str(e))
+                self._stop_daemons()
+                if not _port_free(KDC_PORT):
+                    raise PortTaken("port %d on 127.0.0.1 was taken while the AD DC started" % KDC_PORT)
+                port = _free_port()
+                with open(self.conf) as f:
+                    text = f.read()
+                with open(self.conf, "w") as f:
+                    f.write("\n".join("\tsmb ports = %d" % port if ln.strip().startswith("smb ports") else ln
+                                      for ln in text.split("\n")))
+        raise SambaUnavailable("samba did not start (%d attempts):\n%s" % (attempts, "\n---\n".join(failures)))
 
     def _write_conf(self, port: int) -> dict:
         with open(self.conf) as f:
@@ -168,6 +189,10 @@ class ADDC(_Daemon):
         """Stop samba and everything it started: its process tree (taken before the first
         signal: samba's helpers live in process groups and sessions of their own) and the
         daemons naming its configuration file (smbd, samba-dcerpcd, rpcd_*)."""
+        self._stop_daemons()
+        super().stop()
+
+    def _stop_daemons(self) -> None:
         if self.proc is not None:
             _stop_processes(_descendants(self.proc.pid) | _by_config(self.conf))
             if self.proc.poll() is None:
@@ -176,7 +201,6 @@ class ADDC(_Daemon):
             self.proc = None
         if self.conf:
             _stop_processes(_by_config(self.conf))
-        super().stop()
 
     def env(self) -> dict:
         """Environment for MIT tools (kinit, klist, smbclient -k) using this DC's KDC."""

@@ -42,7 +42,9 @@ def dc():
 
 
 @pytest.fixture
-def info(dc):
+def info(dc, monkeypatch):
+    # SMB2/3 unless a test asks for SMB1 (a test elsewhere may leave pysmb's switch flipped)
+    monkeypatch.setattr(smb_structs, "SUPPORT_SMB2", True)
     return dc.info
 
 
