@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
-from tests.sambaserver import SambaUnavailable, _Daemon, _free_port
+from tests.sambaserver import SambaUnavailable, _Daemon, _free_port, stop_processes
 
 REALM = "TEST.LAN"
 DOMAIN = "TEST"
@@ -79,6 +78,8 @@ def _tool(*args, check=True, env=None):
 
 class ADDC(_Daemon):
     """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
+
+    daemon_name = "samba"
 
     def __init__(self):
         self.proc = None
@@ -173,18 +174,6 @@ class ADDC(_Daemon):
             f.write("\n".join(glob) + "\n")
         return shares
 
-    def _wait_port(self, port: int, timeout: float) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise SambaUnavailable("samba exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise SambaUnavailable("samba did not listen on port %d within %ss:\n%s" % (port, timeout, self.log_tail()))
-
     def stop(self) -> None:
         """Stop samba and everything it started: its process tree (taken before the first
         signal: samba's helpers live in process groups and sessions of their own) and the
@@ -193,14 +182,11 @@ class ADDC(_Daemon):
         super().stop()
 
     def _stop_daemons(self) -> None:
+        tree = _descendants(self.proc.pid) if self.proc is not None else set()
+        stop_processes(lambda: {p for p in tree if _alive(p)} | set(self.helper_pids()))
         if self.proc is not None:
-            _stop_processes(_descendants(self.proc.pid) | _by_config(self.conf))
-            if self.proc.poll() is None:
-                self.proc.kill()
             self.proc.wait(5)
             self.proc = None
-        if self.conf:
-            _stop_processes(_by_config(self.conf))
 
     def env(self) -> dict:
         """Environment for MIT tools (kinit, klist, smbclient -k) using this DC's KDC."""
@@ -237,35 +223,14 @@ def _descendants(root: int) -> set:
     return found
 
 
-def _by_config(conf) -> set:
-    if not conf:
-        return set()
-    return {pid for pid, (_ppid, cmd) in _processes().items() if conf.encode() in cmd}
-
-
-def _stop_processes(pids: set) -> None:
-    pids = set(pids)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
-            pids = {p for p in pids if os.path.exists("/proc/%d" % p) and not _zombie(p)}
-            if not pids:
-                return
-            time.sleep(0.05)
-
-
-def _zombie(pid: int) -> bool:
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             stat = f.read()
-        return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] == b"Z"
     except OSError:
-        return True
+        return False
+    return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] != b"Z"
 
 
 def main() -> int:
@@ -274,14 +239,7 @@ def main() -> int:
     for k, v in vars(info).items():
         print("%-12s %s" % (k + ":", v))
     print("timings:     %s" % {k: round(v, 1) for k, v in dc.timings.items()})
-    print("Ctrl-C to stop.", flush=True)
-    try:
-        while dc.proc.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dc.stop()
+    dc.run_until_interrupted()
     return 0
 
 
