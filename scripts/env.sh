@@ -12,6 +12,17 @@ if ! command -v smbd >/dev/null 2>&1 && [ ! -x /usr/sbin/smbd ] || ! command -v 
     echo "== samba is missing: run 'sudo apt-get install samba smbclient'" >&2
   fi
 fi
+# the Kerberos tests run a private Samba AD DC (samba-ad-dc) and use MIT kinit/klist (krb5-user)
+if { ! command -v samba >/dev/null 2>&1 && [ ! -x /usr/sbin/samba ]; } || ! command -v kinit >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== installing samba-ad-dc and krb5-user (apt-get)" >&2
+    apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq samba-ad-dc krb5-user >&2 \
+      || echo "== samba-ad-dc/krb5-user could not be installed: the Kerberos live tests will fail" >&2
+  else
+    echo "== for the Kerberos tests run 'sudo apt-get install samba-ad-dc krb5-user'" >&2
+  fi
+fi
 export PATH="$PATH:/usr/sbin:/sbin"
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then

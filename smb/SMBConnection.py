@@ -9,6 +9,7 @@ File operations map onto NT create / read / write / query and set info ([MS-SMB2
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
@@ -66,6 +67,9 @@ class SMBConnection:
         user``); refused by default: connect() returns False.
     :param lanman_auth: (keyword only) allow the LAN Manager response (from the weak LM hash)
         with NTLMv1 against servers without extended session security.
+    :param use_kerberos: (keyword only) authenticate with Kerberos instead of NTLM; with
+        ``kdc``, ``realm``, ``keytab``, ``ccache``, ``service_principal`` and ``ntlm_fallback``
+        (try Kerberos, use NTLM when no ticket can be had). See ``docs/kerberos.rst``.
     """
 
     #: never sign (access fails where the server requires signing)
@@ -77,7 +81,9 @@ class SMBConnection:
 
     def __init__(self, username, password, my_name, remote_name, domain="", use_ntlm_v2=True,
                  sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False,
-                 require_signing=False, allow_smb1=False, allow_guest=False, lanman_auth=False):
+                 require_signing=False, allow_smb1=False, allow_guest=False, lanman_auth=False,
+                 use_kerberos=False, kdc=None, realm=None, keytab=None, ccache=None,
+                 service_principal=None, ntlm_fallback=False):
         self.username = username
         self.password = password
         self.my_name = my_name
@@ -91,6 +97,12 @@ class SMBConnection:
         self.allow_smb1 = allow_smb1
         self.allow_guest = allow_guest
         self.lanman_auth = lanman_auth
+        self._kerberos = None
+        if use_kerberos:
+            from smb.kerberos.client import KerberosOptions
+
+            self._kerberos = KerberosOptions(kdc=kdc, realm=realm, keytab=keytab, ccache=ccache,
+                                             service_principal=service_principal, ntlm_fallback=ntlm_fallback)
         self.auth_result: Optional[bool] = None
         self._engine: Optional[Engine] = None
         self._trees: Dict[str, Tree] = {}
@@ -118,7 +130,8 @@ class SMBConnection:
             support_smb2=smb_structs.SUPPORT_SMB2, support_smb2x=smb_structs.SUPPORT_SMB2x,
             extended_security=smb_structs.SUPPORT_EXTENDED_SECURITY,
             require_signing=self.require_signing, allow_smb1=self.allow_smb1,
-            allow_guest=self.allow_guest, lanman_auth=self.lanman_auth)
+            allow_guest=self.allow_guest, lanman_auth=self.lanman_auth,
+            kerberos=dataclasses.replace(self._kerberos, host=ip) if self._kerberos else None)
         transport = nmb.transport.connect(
             ip, port, direct_tcp=self.is_direct_tcp, my_name=self.my_name,
             remote_name=self.remote_name, sock_family=sock_family, timeout=timeout)

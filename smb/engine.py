@@ -114,6 +114,8 @@ class ClientConfig:
     #: HMAC-SHA256, 1 AES-CMAC, 2 AES-GMAC); None = all. Dialects whose only algorithm is
     #: excluded are not offered (no HMAC-SHA256: no 2.0.2/2.1; no AES-CMAC: no 3.0/3.0.2).
     signing_algorithms: Optional[tuple] = None
+    #: Kerberos settings (smb.kerberos.client.KerberosOptions); None = NTLM (smb.auth)
+    kerberos: Optional[object] = None
 
 
 def session_refusal(config: ClientConfig, *, guest: bool, null: bool,

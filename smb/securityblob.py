@@ -377,3 +377,7 @@ class SPNEGOAuthenticator:
     @property
     def session_key(self) -> bytes:
         return self.ntlm.session_key
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.ntlm.is_anonymous

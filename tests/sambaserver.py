@@ -105,6 +105,24 @@ def _ensure_unix_user(name: str) -> None:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def stop_processes(current) -> None:
+    """SIGTERM, then SIGKILL, the processes ``current()`` lists (pids), until none is left
+    (five seconds per signal)."""
+    pids = current()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            pids = current()
+            if not pids:
+                return
+            time.sleep(0.05)
+
+
 class _Daemon:
     """A Samba daemon run in the foreground in its own session, with every path under
     ``self.base``: what :class:`SambaServer` and :class:`NmbdServer` share."""
@@ -158,19 +176,7 @@ class _Daemon:
         return found
 
     def _stop_helpers(self) -> None:
-        pids = self.helper_pids()
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            end = time.monotonic() + 5
-            while time.monotonic() < end:
-                pids = self.helper_pids()
-                if not pids:
-                    return
-                time.sleep(0.05)
+        stop_processes(self.helper_pids)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -195,6 +201,36 @@ class _Daemon:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    #: the daemon's name in error messages
+    daemon_name = "smbd"
+
+    def _wait_port(self, port: int, timeout: float) -> None:
+        """Until 127.0.0.1:``port`` accepts connections; SambaUnavailable (with the log's end)
+        if the daemon exits first or the timeout passes."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise SambaUnavailable("%s exited with %s:\n%s" % (self.daemon_name, self.proc.returncode,
+                                                                   self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise SambaUnavailable("%s did not listen on port %d within %ss:\n%s" % (
+            self.daemon_name, port, timeout, self.log_tail()))
+
+    def run_until_interrupted(self) -> None:
+        """For ``python -m``: wait until the daemon exits or Ctrl-C, then stop it."""
+        print("Ctrl-C to stop.", flush=True)
+        try:
+            while self.proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def log_tail(self, n: int = 40) -> str:
         path = os.path.join(self.base or "", "log", "stdout")
@@ -257,18 +293,6 @@ class SambaServer(_Daemon):
 
 
     # -- helpers -----------------------------------------------------------------
-    def _wait_port(self, port: int, timeout: float) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise SambaUnavailable("smbd exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SambaUnavailable("smbd did not listen on port %d within %ss:\n%s" % (port, timeout, self.log_tail()))
-
     @staticmethod
     def _make_snapshots(shadow: str, uid: int, gid: int) -> None:
         with open(os.path.join(shadow, "file.txt"), "w") as f:
@@ -505,14 +529,7 @@ def main(argv=None) -> int:
     print("share:        %s (path %s)" % (info.share, info.share_path))
     print("shadow share: %s" % info.shadow_share)
     print("config:       %s" % info.extra["conf"])
-    print("Ctrl-C to stop.", flush=True)
-    try:
-        while srv.proc.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.stop()
+    srv.run_until_interrupted()
     return 0
 
 

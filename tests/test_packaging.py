@@ -37,6 +37,7 @@ def test_wheel_ships_packages_and_py_typed(wheel):
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
     for needed in ("smb/SMBConnection.py", "smb/base.py", "smb/py.typed", "nmb/py.typed",
-                   "nmb/NetBIOS.py", "smb/ntlm.py", "smb/securityblob.py", "smb/utils/md4.py"):
+                   "nmb/NetBIOS.py", "smb/ntlm.py", "smb/securityblob.py", "smb/utils/md4.py",
+                   "smb/kerberos/client.py"):
         assert needed in names, needed
     assert not any(n.startswith("tests/") for n in names)

@@ -181,12 +181,10 @@ class SMB1Engine(E.Engine):
         return self._response(self.conn.send(req, 0, deadline=timeout.deadline()), timeout)
 
     def _auth_extended(self, timeout: E.Timeout) -> bool:
-        from smb import ntlm, securityblob
+        from smb import securityblob
+        from smb.auth import make_authenticator
 
-        cfg = self.config
-        auth = ntlm.NTLMAuthenticator(cfg.username, cfg.password, cfg.domain, cfg.my_name,
-                                      use_ntlm_v2=cfg.use_ntlm_v2, lanman=cfg.lanman_auth)
-        spnego = securityblob.SPNEGOAuthenticator(auth)
+        spnego = make_authenticator(self.config, timeout)
         token = spnego.initial_token(self.neg.security_blob or None)
         caps = M.CLIENT_CAPABILITIES | H.CAP_EXTENDED_SECURITY
         for _leg in range(8):
@@ -200,7 +198,7 @@ class SMB1Engine(E.Engine):
                 self.conn.uid = resp.uid
             action, blob = M.parse_session_setup(resp)
             if resp.status == 0:
-                if self._refuse(action, auth.is_anonymous):
+                if self._refuse(action, spnego.is_anonymous):
                     return False
                 last = bytes(resp.raw)
                 try:

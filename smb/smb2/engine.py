@@ -198,11 +198,10 @@ class SMB2Engine(FileOperations, Engine):
 
     # --- session ------------------------------------------------------------------------
     def authenticate(self, timeout: Timeout) -> bool:
-        from smb import ntlm, securityblob
+        from smb import securityblob
+        from smb.auth import make_authenticator
 
-        cfg = self.config
-        auth = securityblob.SPNEGOAuthenticator(ntlm.NTLMAuthenticator(
-            cfg.username, cfg.password, cfg.domain, cfg.my_name, cfg.use_ntlm_v2))
+        auth = make_authenticator(self.config, timeout)
         session = Session(self.dialect, self.state.preauth_hash)
         self.session = None
         try:
@@ -244,13 +243,13 @@ class SMB2Engine(FileOperations, Engine):
                 null=bool(flags & C.SESSION_FLAG_IS_NULL), server_requires_signing=self.server_requires_signing)
             if self.refusal is not None:
                 return False
-            self._finish_session(session, flags, hdr, req, auth)
-            try:
+            try:  # before the keys: Kerberos learns its session key from the final AP-REP
                 auth.finish(server_token or None)
             except securityblob.AuthenticationRejected:
                 return False
             except ProtocolError as e:
                 raise self.conn.fail(e)
+            self._finish_session(session, flags, hdr, req, auth)
             req.release()
             self.session = session
             self.conn.sessions[session.session_id] = session
@@ -262,7 +261,7 @@ class SMB2Engine(FileOperations, Engine):
         session.is_guest = bool(flags & C.SESSION_FLAG_IS_GUEST)
         # Samba answers an NTLM anonymous logon with SessionFlags 0, not IS_NULL: the client
         # knows it logged on anonymously (its session key is all zero), so no signing either way
-        session.is_anonymous = bool(flags & C.SESSION_FLAG_IS_NULL) or auth.ntlm.is_anonymous
+        session.is_anonymous = bool(flags & C.SESSION_FLAG_IS_NULL) or auth.is_anonymous
         unsigned_session = session.is_guest or session.is_anonymous
         if unsigned_session:
             if self.config.require_encryption or self.config.require_signing:
