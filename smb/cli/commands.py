@@ -126,7 +126,7 @@ def cmd_get(ctx: Context) -> None:
                        ExitCode.USAGE)
     into_dir = target is None or os.path.isdir(target)
     if len(sources) > 1 and not into_dir:
-        raise CLIError("the target %s is not a folder" % target, ExitCode.USAGE)
+        raise CLIError("no such folder: %s" % target, ExitCode.NOT_FOUND)
     for text in sources:
         url = remote(text)
         local = os.path.join(target or ".", url.name) if into_dir else target
@@ -192,10 +192,7 @@ def cmd_put(ctx: Context) -> None:
     sources, target = _split_target(ctx.args.paths, target_is_url=True)
     if target is None or any(is_url(s) for s in sources):
         raise CLIError("give local sources and an smb:// URL as the target", ExitCode.USAGE)
-    dest = remote(target)
-    into_dir = _is_folder(ctx, dest)
-    if len(sources) > 1 and not into_dir:
-        raise CLIError("the target %s is not a folder" % dest, ExitCode.USAGE)
+    dest, into_dir = _remote_target(ctx, target, len(sources))
     for src in sources:
         name = os.path.basename(os.path.normpath(src))
         to = dest.child(name) if into_dir and src != "-" else dest
@@ -213,6 +210,16 @@ def cmd_put(ctx: Context) -> None:
                 _put_file(ctx, src, to, offset, bar)
             finally:
                 bar.close()
+
+
+def _remote_target(ctx: Context, text: str, n_sources: int) -> Tuple[SMBURL, bool]:
+    """The target URL of put/cp, and whether it is an existing folder to put things in
+    (which it must be for several sources, or when written with a trailing '/')."""
+    dest = remote(text)
+    into_dir = _is_folder(ctx, dest)
+    if not into_dir and (n_sources > 1 or text.endswith("/")):
+        raise CLIError("no such folder: %s" % dest, ExitCode.NOT_FOUND)
+    return dest, into_dir
 
 
 def _is_folder(ctx: Context, url: SMBURL) -> bool:
@@ -327,10 +334,7 @@ def cmd_cp(ctx: Context) -> None:
     sources, target = _split_target(ctx.args.urls, target_is_url=True)
     if target is None:
         raise CLIError("give one or more sources and a target, all smb:// URLs", ExitCode.USAGE)
-    dest = remote(target)
-    into_dir = _is_folder(ctx, dest)
-    if len(sources) > 1 and not into_dir:
-        raise CLIError("the target %s is not a folder" % dest, ExitCode.USAGE)
+    dest, into_dir = _remote_target(ctx, target, len(sources))
     for text in sources:
         src = remote(text)
         to = dest.child(src.name) if into_dir else dest
