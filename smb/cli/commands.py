@@ -325,8 +325,8 @@ def cmd_mv(ctx: Context) -> None:
     src, dst = remote(ctx.args.source), remote(ctx.args.target)
     if src.server != dst.server or src.share.lower() != dst.share.lower():
         raise CLIError("mv works within one share; use cp and rm across shares", ExitCode.USAGE)
-    if _is_folder(ctx, dst):
-        dst = dst.child(src.name)
+    if src.path.lower() != dst.path.lower() and _is_folder(ctx, dst):
+        dst = dst.child(src.name)  # (not when only the case of the name changes)
     ctx.conn(src).rename(src.share, src.path, dst.path, timeout=ctx.timeout)
 
 

@@ -37,11 +37,23 @@ def read_password(options, url: SMBURL, stdin=None, prompt=getpass.getpass) -> s
         return os.environ[PASSWORD_ENV]
     if options.kerberos:
         return ""  # the Kerberos credential cache authenticates
-    if stdin is not None and stdin.isatty():
+    if _can_prompt(stdin):
         who = "%s\\%s" % (url.domain, url.user) if url.domain else url.user
         return prompt("Password for %s@%s: " % (who, url.host))
     raise CLIError("no password for %s: set %s, use --password-file FILE, or run on a terminal "
                    "to be prompted" % (url.user, PASSWORD_ENV), ExitCode.USAGE)
+
+
+def _can_prompt(stdin) -> bool:
+    """A person can be asked: standard input is a terminal, or there is a controlling
+    terminal (which getpass uses, as ssh and sudo do, when standard input carries data)."""
+    if stdin is not None and stdin.isatty():
+        return True
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | getattr(os, "O_NOCTTY", 0)))
+        return True
+    except OSError:
+        return False
 
 
 def _password_from_file(path: str, stdin) -> str:

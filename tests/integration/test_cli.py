@@ -98,7 +98,8 @@ def smbpy(*argv, stdin=b"") -> Result:
 def run(*argv, env, script=True, stdin=b"", cwd=None) -> Result:
     """Run the CLI as a process: the console script, or ``python -m smb``."""
     r = subprocess.run(([SCRIPT] if script else MODULE) + list(argv), input=stdin, env=env,
-                       capture_output=True, cwd=cwd, timeout=60)
+                       capture_output=True, cwd=cwd, timeout=60,
+                       start_new_session=True)  # no controlling terminal: nobody to prompt
     return Result(r.returncode, r.stdout, r.stderr.decode("utf-8"))
 
 

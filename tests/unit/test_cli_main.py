@@ -10,7 +10,8 @@ import pytest
 
 from smb import ntstatus as nt
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
-from smb.cli import listing, program as cli_main
+from smb.cli import listing, session
+from smb.cli import program as cli_main
 from smb.cli.exitcodes import MEANING, CLIError, ExitCode, exit_code_for
 from smb.cli.session import PASSWORD_ENV, read_password
 from smb.cli.url import parse_url
@@ -157,7 +158,8 @@ def test_password_prompt_only_on_a_terminal(monkeypatch):
         return "typed"
     assert read_password(_options(), URL, _Stdin(tty=True), prompt=prompt) == "typed"
     assert prompts == ["Password for CORP\\alice@server: "]
-    with pytest.raises(CLIError) as e:
+    with monkeypatch.context() as m, pytest.raises(CLIError) as e:
+        m.setattr(session.os, "open", _no_terminal)  # no controlling terminal either
         read_password(_options(), URL, _Stdin(tty=False), prompt=prompt)
     assert e.value.code is ExitCode.USAGE and PASSWORD_ENV in str(e.value)
 
@@ -167,6 +169,10 @@ def test_no_password_for_anonymous_or_kerberos(monkeypatch):
     assert read_password(_options(), parse_url("smb://server/share"), _Stdin()) == ""
     monkeypatch.delenv(PASSWORD_ENV)
     assert read_password(_options(kerberos=True), URL, _Stdin()) == ""
+
+
+def _no_terminal(path, flags):
+    raise OSError(6, "No such device or address", path)
 
 
 # ---------------------------------------------------------------------------- output
