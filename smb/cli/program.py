@@ -15,19 +15,8 @@ from smb.cli import commands
 from smb.cli.exitcodes import MEANING, ExitCode, exit_code_for
 from smb.cli.session import PASSWORD_ENV
 from smb.cli.url import URLError
-from smb.errors import (
-    NotConnectedError,
-    NotReadyError,
-    OperationFailure,
-    ProtocolError,
-    SMBTimeout,
-    UnsupportedFeature,
-)
 
 PROG = "smbpy"
-# exceptions whose message says it all (others are shown with their class name)
-_OWN_ERRORS = (commands.CLIError, URLError, OperationFailure, NotConnectedError, NotReadyError,
-               ProtocolError, SMBTimeout, UnsupportedFeature)
 
 _URL_HELP = "smb://[domain;]user@host[:port]/share/path"
 _EPILOG = """\
@@ -157,8 +146,8 @@ def _describe(e: BaseException) -> str:
         return "interrupted"
     if isinstance(e, OSError) and e.filename is not None:
         return "%s: %s" % (e.strerror or e, e.filename)
-    if isinstance(e, _OWN_ERRORS):
-        return str(e)
+    if type(e).__module__.split(".")[0] == "smb":
+        return str(e)  # this package's exceptions (smb.errors, CLIError, URLError) say it all
     return "%s: %s" % (type(e).__name__, e)  # unexpected: name it
 
 

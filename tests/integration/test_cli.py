@@ -348,7 +348,7 @@ def test_connection_failures_and_their_exit_codes(srv, env):
         assert smbpy("ls", server_url(srv, port=liar.port) + "/s").code == ExitCode.PROTOCOL
 
 
-def test_smb1_and_netbios_options(srv, env):
+def test_smb1_and_netbios_options(srv, env, top, disk, monkeypatch):
     url = parse_url("%s/%s" % (server_url(srv), srv.share))
     nb_url = parse_url("%s/%s" % (server_url(srv, port=srv.netbios_port), srv.share))
     options = program.build_parser().parse_args(["ls", "--smb1", "--netbios", str(nb_url)])
@@ -364,6 +364,13 @@ def test_smb1_and_netbios_options(srv, env):
     finally:
         conn.close()
     assert smbpy("ls", "--smb1", "--netbios", str(nb_url)).code == 0
+    monkeypatch.setattr(transfer, "PIECE", 64 * 1024)  # several ranged pieces over SMB1
+    url, rel = top
+    data = os.urandom(200_000)
+    assert smbpy("put", "--smb1", "-", url + "/one.bin", stdin=data).code == 0
+    assert smbpy("cp", "--smb1", url + "/one.bin", url + "/two.bin").code == 0
+    assert disk.read(rel + "/two.bin") == data
+    assert smbpy("get", "--smb1", url + "/two.bin", "-").out == data
 
 
 def test_kerberos_option_says_when_it_is_unavailable(srv, env):
