@@ -150,10 +150,12 @@ class _Daemon:
 
     def _spawn(self, argv) -> None:
         # a new session and stdin from /dev/null: Samba daemons signal their whole process
-        # group on exit, and die with an inherited pipe as stdin
+        # group on exit, and die with an inherited pipe as stdin. _NO_WINBINDD=1 keeps a
+        # winbindd of the machine (nsswitch "winbind", e.g. a test AD DC) out of our user
+        # and SID mapping: it would map our user to its own uids and every logon would fail
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True, env=dict(os.environ, _NO_WINBINDD="1"))
 
     def helper_pids(self) -> list:
         """Processes started for this daemon outside its session: smbd runs ``samba-dcerpcd``

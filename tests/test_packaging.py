@@ -38,6 +38,14 @@ def test_wheel_ships_packages_and_py_typed(wheel):
         names = set(z.namelist())
     for needed in ("smb/SMBConnection.py", "smb/base.py", "smb/py.typed", "nmb/py.typed",
                    "nmb/NetBIOS.py", "smb/ntlm.py", "smb/securityblob.py", "smb/utils/md4.py",
-                   "smb/kerberos/client.py"):
+                   "smb/kerberos/client.py", "smb/__main__.py", "smb/cli/__init__.py", "smb/cli/program.py"):
         assert needed in names, needed
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_wheel_installs_the_smbpy_command(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        (name,) = [n for n in z.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        entry_points = z.read(name).decode()
+    assert "[console_scripts]" in entry_points
+    assert "smbpy = smb.cli:main" in entry_points
