@@ -12,7 +12,7 @@ Conventions, for every engine:
   outstanding where the protocol allows).
 * A server error status raises :class:`smb.errors.OperationFailure` with ``status`` set to the
   NTSTATUS (SMB1 DOS error classes are mapped to NTSTATUS) and ``smb_messages`` holding
-  records (``smb.errors.SMBMessageRecord``) of the responses of the failed operation. The
+  the request and response records (``smb.records``: pysmb's ``SMBMessage`` / ``SMB2Message``) of the failed operation. The
   facade re-raises with a message naming the operation and the path.
 * Malformed, unsigned-where-required or forged server data raises
   :class:`smb.errors.ProtocolError`; after that the connection is unusable (``NotConnectedError``

@@ -23,8 +23,8 @@ import struct
 from typing import Callable, Iterator, Optional
 
 from smb.engine import INFO_SECURITY, PIPE_ACCESS, Engine, OpenResult, Tree
-from smb.errors import (OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout,
-                        UnsupportedFeature)
+from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2 import transfer
@@ -126,9 +126,7 @@ class SMB2Engine(Engine):
 
     @staticmethod
     def fail(req, what: str):
-        h = req.header
-        return OperationFailure("%s failed" % what, [SMBMessageRecord(h.command, h.status, h.message_id)],
-                                status=h.status)
+        return smb2_failure("%s failed" % what, req)
 
     def _check(self, req, what: str, ok=(C.STATUS_SUCCESS,)):
         if req.header.status not in ok:

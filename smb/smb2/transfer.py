@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
+from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 
@@ -92,9 +93,7 @@ def read_to(engine, tree, file_id, offset, length, sink, deadline, progress=None
                 req.release()
                 continue
             if status != C.STATUS_SUCCESS:
-                h = req.header
-                raise OperationFailure("READ failed", [SMBMessageRecord(h.command, h.status, h.message_id)],
-                                       status=h.status)
+                raise smb2_failure("READ failed", req)
             data, _rem = _parse_read(req.response)
             n = len(data)
             if n > size:
@@ -182,16 +181,14 @@ def write_from(engine, tree, file_id, offset, source, deadline, progress=None) -
             inflight.popleft()
             h = req.header
             if h.status != C.STATUS_SUCCESS:
-                raise OperationFailure("WRITE failed", [SMBMessageRecord(h.command, h.status, h.message_id)],
-                                       status=h.status)
+                raise smb2_failure("WRITE failed", req)
             count = _parse_write(req.response)
             req.release()
             if count > len(mv):
                 raise conn.fail(ProtocolError("WRITE response claims %d bytes of %d" % (count, len(mv))))
             while count < len(mv):  # short write: finish this range synchronously
                 if count == 0:
-                    raise OperationFailure("WRITE wrote 0 bytes", [SMBMessageRecord(h.command, h.status,
-                                                                                    h.message_id)], status=0)
+                    raise smb2_failure("WRITE wrote 0 bytes", req, status=0)
                 written += count
                 if progress is not None:
                     progress(count)
