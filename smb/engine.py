@@ -25,7 +25,7 @@ Conventions, for every engine:
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
 from smb import fscc
@@ -45,7 +45,8 @@ class ClientConfig:
     """Everything the engines need to know about the client, filled in by the facade."""
 
     username: str
-    password: object  # str, or a callable returning str (pysmb accepts both)
+    #: str, or a callable returning str (pysmb accepts both); kept out of repr()
+    password: object = field(repr=False)
     domain: str = ""
     my_name: str = ""
     remote_name: str = ""
@@ -106,6 +107,10 @@ class Engine(abc.ABC):
     max_read_size: int = 65536
     max_write_size: int = 65536
     max_transact_size: int = 65536
+    #: the [MS-FSCC] information class of the buffers :meth:`list_directory` yields:
+    #: FileIdBothDirectoryInformation (37), or FileBothDirectoryInformation (3) on an SMB1
+    #: server without SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO; parse with fscc.DIRECTORY_PARSERS
+    listing_class: int = fscc.FileIdBothDirectoryInformation
 
     # --- session ---------------------------------------------------------------
     @abc.abstractmethod
@@ -172,9 +177,10 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def list_directory(self, tree: Tree, path: str, pattern: str, deadline: float) -> Iterator[memoryview]:
-        """Yield the raw buffers of FileBothDirectoryInformation entries ([MS-FSCC] 2.4.8,
-        the same layout as SMB1 SMB_FIND_FILE_BOTH_DIRECTORY_INFO), one buffer per server
-        response, until the listing ends (every page). An empty folder yields '.' and '..' as the
+        """Yield the raw buffers of directory entries of class :attr:`listing_class`
+        (FileIdBothDirectoryInformation, [MS-FSCC] 2.4.17, the same layout as SMB1
+        SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO), one buffer per server response, until the
+        listing ends (every page). An empty folder yields '.' and '..' as the
         server returns them. A missing path raises OperationFailure."""
 
     @abc.abstractmethod

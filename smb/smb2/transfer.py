@@ -204,7 +204,7 @@ def write_from(engine, tree, file_id, offset, source, deadline, progress=None) -
 
 
 def list_directory(engine, tree, path, pattern, deadline, page):
-    """Generator of FileBothDirectoryInformation buffers, one per QUERY_DIRECTORY response."""
+    """Generator of FileIdBothDirectoryInformation buffers, one per QUERY_DIRECTORY response."""
     try:
         yield from _list_directory(engine, tree, path, pattern, deadline, page)
     except ProtocolError as e:
@@ -216,7 +216,7 @@ def _list_directory(engine, tree, path, pattern, deadline, page):
     create = M.create_request(path, desired_access=access, share_access=7,
                               create_disposition=C.FILE_OPEN, create_options=C.FILE_DIRECTORY_FILE)
     charge = engine.charge(page)
-    query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION,
+    query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_ID_BOTH_DIRECTORY_INFORMATION,
                                       C.RESTART_SCANS, page)
     creq, qreq = engine._compound([(C.CREATE, create, None, 1), (C.QUERY_DIRECTORY, query, None, charge)],
                                   tree, deadline)
@@ -236,7 +236,7 @@ def _list_directory(engine, tree, path, pattern, deadline, page):
             req.release()
             if not len(buf):
                 break
-            body = M.query_directory_request(file_id, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION, 0, page)
+            body = M.query_directory_request(file_id, pattern, C.FILE_ID_BOTH_DIRECTORY_INFORMATION, 0, page)
             ahead = engine._send(C.QUERY_DIRECTORY, body, tree, deadline, charge=charge)
             yield buf
             req, ahead = engine.conn.wait(ahead, deadline, engine.session), None

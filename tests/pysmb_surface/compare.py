@@ -12,8 +12,8 @@ Rules (this library may offer more, never less):
   the very same object here (``same_as``);
 * constants have the same value and type;
 * a function or method accepts every call pysmb's accepts: the same positional parameters in
-  the same order with the same defaults, the same keyword-only ones; parameters this library
-  adds have defaults;
+  the same order with the same defaults (a default where pysmb has none is fine), the same
+  keyword-only ones; parameters this library adds have defaults;
 * a class has pysmb's ``smb``/``nmb`` base classes (and builtin exception bases) among its own,
   and every public class attribute (methods, properties, constants) pysmb's has;
 * an instance built with the recorded arguments carries every public attribute pysmb's
@@ -62,10 +62,14 @@ def _fmt(params):
     return "(%s)" % ", ".join(one(p) for p in params)
 
 
+_GENERIC_INIT = [["self", "POSITIONAL_ONLY", None], ["args", "VAR_POSITIONAL", None],
+                 ["kwargs", "VAR_KEYWORD", None]]
+
+
 def signature_differences(theirs, ours):
     """Why a call valid for pysmb's signature ``theirs`` may fail with ``ours`` ([] if none)."""
-    if theirs is None:
-        return []
+    if theirs is None or theirs == _GENERIC_INIT:
+        return []  # no contract (a class without an __init__ of its own, e.g. an exception)
     if ours is None:
         return ["signature not introspectable, pysmb's is %s" % _fmt(theirs)]
     problems = []
@@ -79,7 +83,7 @@ def signature_differences(theirs, ours):
             if "VAR_POSITIONAL" in o_kinds and "VAR_KEYWORD" in o_kinds:
                 continue
             problems.append("positional parameter %d should be %r" % (i, name))
-        elif o_pos[i][2] != default:
+        elif default is not None and o_pos[i][2] != default:
             problems.append("default of %r is %s, pysmb's %s" % (name, json.dumps(o_pos[i][2]),
                                                                  json.dumps(default)))
     for name, kind, default in theirs:
@@ -88,7 +92,7 @@ def signature_differences(theirs, ours):
             if mine is None or mine[1] not in ("KEYWORD_ONLY", "POSITIONAL_OR_KEYWORD"):
                 if "VAR_KEYWORD" not in o_kinds:
                     problems.append("keyword parameter %r missing" % name)
-            elif mine[2] != default:
+            elif default is not None and mine[2] != default:
                 problems.append("default of %r differs" % name)
         elif kind in ("VAR_POSITIONAL", "VAR_KEYWORD") and kind not in o_kinds:
             problems.append("no %s parameter" % ("*args" if kind == "VAR_POSITIONAL" else "**kwargs"))
