@@ -146,9 +146,14 @@ class SMBHandler(urllib.request.BaseHandler):
         """The host's NetBIOS server name, asked of its name service as pysmb does (only for
         NetBIOS sessions, where the name matters); '*SMBSERVER' when it does not answer."""
         if not direct:
-            nb = NetBIOS()
+            nb = NetBIOS(broadcast=False)
             try:
+                # connected, the socket hears the host's "port unreachable" at once (and only
+                # the host's answers)
+                nb.sock.connect((host, NETBIOS_PORT))
                 names = nb.queryIPForName(host, NETBIOS_PORT, timeout=NAME_QUERY_TIMEOUT)
+            except OSError:
+                names = None
             finally:
                 nb.close()
             if names:
