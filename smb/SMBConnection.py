@@ -168,6 +168,7 @@ class SMBConnection:
         """
         self.close()
         self.auth_result = None
+        self._mirror_state(None)
         deadline = deadline_after(timeout)
         config = ClientConfig(
             username=self.username, password=self._password, domain=self.domain,

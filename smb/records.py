@@ -74,14 +74,8 @@ class SMBError:
     __repr__ = __str__
 
 
-class SMBMessage:
-    """One SMB1 message of an operation's history."""
-
-    #: the 32-byte header plus WordCount ([MS-CIFS] 2.2.3.1), as one struct format
-    HEADER_STRUCT_FORMAT = "<4sBIBHHQxxHHHHB"
-    HEADER_STRUCT_SIZE = struct.calcsize(HEADER_STRUCT_FORMAT)
-    log = logging.getLogger("SMB.SMBMessage")
-    protocol = 1
+class _Record:
+    """What both records share: pysmb's constructor and the fields common to both headers."""
 
     def __init__(self, payload=None):
         self.reset()
@@ -90,17 +84,34 @@ class SMBMessage:
     def reset(self) -> None:
         self.raw_data = b""
         self.command = 0
-        self.status = SMBError()
+        self.status = 0
         self.flags = 0
-        self.flags2 = 0
+        self.flags2 = 0  # SMB1 only (always 0 on SMB2, as in pysmb)
         self.pid = 0
         self.tid = 0
-        self.uid = 0
+        self.uid = 0  # SMB1 only
         self.mid = 0
-        self.security = 0
-        self.parameters_data = b""
+        self.security = 0  # SMB1 only
+        self.parameters_data = b""  # SMB1 only
         self.data = b""
         self.payload = None
+
+    def __repr__(self):
+        return str(self)
+
+
+class SMBMessage(_Record):
+    """One SMB1 message of an operation's history."""
+
+    #: the 32-byte header plus WordCount ([MS-CIFS] 2.2.3.1), as one struct format
+    HEADER_STRUCT_FORMAT = "<4sBIBHHQxxHHHHB"
+    HEADER_STRUCT_SIZE = struct.calcsize(HEADER_STRUCT_FORMAT)
+    log = logging.getLogger("SMB.SMBMessage")
+    protocol = 1
+
+    def reset(self) -> None:
+        super().reset()
+        self.status = SMBError()
 
     @property
     def isAsync(self) -> bool:
@@ -151,10 +162,8 @@ class SMBMessage:
                    self.flags, self.flags2, self.tid, self.uid, self.mid, self.pid,
                    len(self.parameters_data), len(self.data)))
 
-    __repr__ = __str__
 
-
-class SMB2Message:
+class SMB2Message(_Record):
     """One SMB2/3 message of an operation's history."""
 
     #: the parts of the 64-byte header ([MS-SMB2] 2.2.1): common, async tail, sync tail
@@ -168,31 +177,14 @@ class SMB2Message:
     log = logging.getLogger("SMB.SMB2Message")
     protocol = 2
 
-    def __init__(self, payload=None):
-        self.reset()
-        self.payload = payload
-
     def reset(self) -> None:
-        self.raw_data = b""
-        self.command = 0
-        self.status = 0
-        self.flags = 0
+        super().reset()
         self.next_command_offset = 0
-        self.mid = 0
         self.session_id = 0
         self.signature = bytes(16)
-        self.payload = None
-        self.data = b""
         self.async_id = 0
-        self.pid = 0
-        self.tid = 0
         self.credit_charge = 0
         self.credit_re = 0
-        # pysmb keeps these for symmetry with SMBMessage; always empty on SMB2
-        self.flags2 = 0
-        self.uid = 0
-        self.security = 0
-        self.parameters_data = b""
 
     @property
     def isAsync(self) -> bool:
@@ -239,8 +231,6 @@ class SMB2Message:
                 "%d data bytes" % (COMMAND_NAMES.get(self.command, "<unknown>"), self.command,
                                    self.status, self.flags, self.mid, self.tid, self.session_id,
                                    len(self.data)))
-
-    __repr__ = __str__
 
 
 class ErrorResponse:
