@@ -17,10 +17,11 @@ import nmb.transport
 from nmb.nmb_constants import TYPE_SERVER
 from smb import fscc, smb_structs
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
-from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, Tree
+from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Tree
 from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature
 from smb.ntstatus import STATUS_FILE_IS_A_DIRECTORY, STATUS_NO_SUCH_FILE
 from smb.operations import (
+    ListingNames,
     Progress,
     deadline_after,
     entry_to_shared_file,
@@ -47,6 +48,8 @@ from smb.smb_structs import SUPPORT_EXTENDED_SECURITY, SUPPORT_SMB2  # noqa: F40
 _SEARCH_ALL = (SMB_FILE_ATTRIBUTE_READONLY | SMB_FILE_ATTRIBUTE_HIDDEN | SMB_FILE_ATTRIBUTE_SYSTEM
                | SMB_FILE_ATTRIBUTE_DIRECTORY | SMB_FILE_ATTRIBUTE_ARCHIVE | SMB_FILE_ATTRIBUTE_INCL_NORMAL)
 
+log = logging.getLogger("SMB.SMBConnection")
+
 # [MS-SMB2] 2.2.13 values (also NT_CREATE_ANDX's)
 _SHARE_ALL = fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE | fscc.FILE_SHARE_DELETE
 _READ_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
@@ -70,6 +73,16 @@ class SMBConnection:
     :param require_encryption: (keyword only, not in pysmb) insist on SMB3 encryption of every
         message even when the server does not require it; connecting to a server that cannot
         encrypt then fails.
+    :param require_signing: (keyword only) refuse any session that is not signed (or
+        encrypted): servers that cannot sign, guest and anonymous sessions.
+    :param allow_smb1: (keyword only) offer SMB1 (NT LM 0.12) beside SMB2 and use whichever
+        the server picks. Off by default: SMB1 has no protection against a man in the middle
+        choosing it (``smb.smb_structs.SUPPORT_SMB2 = False`` still means SMB1 only).
+    :param allow_guest: (keyword only) accept a session the server mapped to its guest
+        account although a user name was given (a mistyped user with ``map to guest = bad
+        user``); refused by default: connect() returns False.
+    :param lanman_auth: (keyword only) allow the LAN Manager response (from the weak LM hash)
+        with NTLMv1 against servers without extended session security.
 
     After :meth:`connect` the connection carries pysmb's state attributes: ``sock`` (the
     socket, None once closed), ``is_using_smb2``, ``has_negotiated``, ``has_authenticated``,
@@ -89,7 +102,8 @@ class SMBConnection:
     SIGN_WHEN_REQUIRED = 2
 
     def __init__(self, username, password, my_name, remote_name, domain="", use_ntlm_v2=True,
-                 sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False):
+                 sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False,
+                 require_signing=False, allow_smb1=False, allow_guest=False, lanman_auth=False):
         self.username = username
         self._password = password
         # NetBIOS names are upper case (pysmb upper-cases them too)
@@ -101,6 +115,10 @@ class SMBConnection:
         self.sign_options = sign_options
         self.is_direct_tcp = is_direct_tcp
         self.require_encryption = require_encryption
+        self.require_signing = require_signing
+        self.allow_smb1 = allow_smb1
+        self.allow_guest = allow_guest
+        self.lanman_auth = lanman_auth
         self.auth_result: Optional[bool] = None
         self.is_busy = False
         self.pbar = None  # progress bars are closed when their transfer ends
@@ -175,7 +193,9 @@ class SMBConnection:
             my_name=self.my_name, remote_name=self.remote_name, use_ntlm_v2=self.use_ntlm_v2,
             sign_options=self.sign_options, require_encryption=self.require_encryption,
             support_smb2=smb_structs.SUPPORT_SMB2, support_smb2x=smb_structs.SUPPORT_SMB2x,
-            extended_security=smb_structs.SUPPORT_EXTENDED_SECURITY)
+            extended_security=smb_structs.SUPPORT_EXTENDED_SECURITY,
+            require_signing=self.require_signing, allow_smb1=self.allow_smb1,
+            allow_guest=self.allow_guest, lanman_auth=self.lanman_auth)
         transport = nmb.transport.connect(
             ip, port, direct_tcp=self.is_direct_tcp, my_name=self.my_name,
             remote_name=self.remote_name, sock_family=sock_family, timeout=timeout)
@@ -192,6 +212,11 @@ class SMBConnection:
             transport.close()
             raise
         if not ok:
+            refusal = getattr(engine, "refusal", None)
+            if refusal:
+                log.warning("session refused: %s", refusal)
+            else:
+                log.info("authentication failed for user %r", self.username)
             engine.close()
             self.onAuthFailed()
             return False
@@ -231,6 +256,12 @@ class SMBConnection:
         return bool(self._engine is not None and self._engine.is_smb2)
 
     @property
+    def security(self) -> Optional[SessionSecurity]:
+        """What protects this session (guest or not, signed, encrypted, algorithms): a
+        :class:`smb.engine.SessionSecurity`; None when not connected."""
+        return self._engine.security() if self._engine is not None else None
+
+    @property
     def dialect(self):
         """The negotiated dialect (0x0202 ... 0x0311, or 0x0001 for SMB1); None before connect."""
         return self._engine.dialect if self._engine is not None else None
@@ -255,9 +286,15 @@ class SMBConnection:
 
     @contextmanager
     def _failure(self, what, service_name, path=None):
-        """Re-raise an engine's OperationFailure with the operation and path in its message."""
+        """Re-raise an engine's OperationFailure with the operation and path in its message;
+        malformed server data (ProtocolError), wherever found, breaks the connection."""
         try:
             yield
+        except ProtocolError as e:
+            engine = self._engine
+            if engine is not None:
+                engine.abort(e)
+            raise
         except OperationFailure as e:
             where = "'%s' on share '%s'" % (path, service_name) if path is not None else \
                 "share '%s'" % service_name
@@ -271,7 +308,7 @@ class SMBConnection:
         try:
             yield opened
         except BaseException:
-            _close_quietly(engine, tree, opened.file_id, deadline)
+            engine.close_after_failure(tree, opened.file_id)
             raise
         engine.close_file(tree, opened.file_id, deadline)
 
@@ -297,7 +334,7 @@ class SMBConnection:
                 shares = srvsvc.pipelined_share_enum(exchange, self.remote_name or "*SMBSERVER")
             except BaseException:
                 if opened is not None:
-                    _close_quietly(engine, tree, opened.file_id, deadline)
+                    engine.close_after_failure(tree, opened.file_id)
                 raise
             engine.close_file(tree, opened.file_id, deadline)
         return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
@@ -403,11 +440,15 @@ class SMBConnection:
                             create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
                 if max_length == 0:
                     return o.file_attributes, 0
+                # reads stop at the size the open reported, as in pysmb: a server cannot push
+                # more into file_obj than the file held when it was opened
                 remaining = max(0, o.end_of_file - offset)
                 total = remaining if max_length < 0 else min(remaining, max_length)
+                if total == 0:
+                    return o.file_attributes, 0
                 progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
                 try:
-                    n = engine.read_to(tree, o.file_id, offset, max_length, file_obj.write,
+                    n = engine.read_to(tree, o.file_id, offset, total, file_obj.write,
                                        deadline, progress.callback, size_hint=o.end_of_file)
                 finally:
                     progress.close()
@@ -529,12 +570,16 @@ class SMBConnection:
 
     # ------------------------------------------------------------------ helpers
     def _listing(self, tree, path, pattern, deadline):
-        """Directory entries (``fscc.DirectoryEntry``) of ``path`` matching ``pattern``; none
-        when nothing matches (the server's STATUS_NO_SUCH_FILE, as pysmb treats it)."""
-        engine = self._engine
+        """Directory entries (``fscc.DirectoryEntry``) of ``path`` matching ``pattern``, every
+        name checked (:class:`ListingNames`); none when nothing matches (the server's
+        STATUS_NO_SUCH_FILE, as pysmb treats it)."""
+        engine = self._need_engine()
+        names = ListingNames()
         try:
             for page in engine.list_directory(tree, path, pattern, deadline):
-                yield from fscc.DIRECTORY_PARSERS[engine.listing_class](page)
+                for entry in fscc.DIRECTORY_PARSERS[engine.listing_class](page):
+                    names.check(entry.file_name)
+                    yield entry
         except OperationFailure as e:
             if e.status != STATUS_NO_SUCH_FILE:
                 raise
@@ -575,17 +620,6 @@ class SMBConnection:
                         share_access=_SHARE_ALL) as o:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
                                   deadline)
-
-
-def _close_quietly(engine, tree, file_id, deadline) -> None:
-    """Close a handle after an operation on it failed, keeping that failure the one raised.
-
-    The close is best effort: after malformed server data (ProtocolError) the connection is
-    already broken and the close would only report NotConnectedError, hiding the cause."""
-    try:
-        engine.close_file(tree, file_id, deadline)
-    except (NotConnectedError, ProtocolError, SMBTimeout, OperationFailure):
-        pass
 
 
 #: pysmb's base class of SMBConnection; here the same class (``smb.base.SMB`` too)

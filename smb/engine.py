@@ -36,6 +36,18 @@ INFO_FILESYSTEM = 0x02
 INFO_SECURITY = 0x03
 INFO_QUOTA = 0x04
 
+#: the longest named pipe message (one transceive and the reads after BUFFER_OVERFLOW) a
+#: client accepts: DCE/RPC replies are far smaller; a server streaming more is hostile
+MAX_PIPE_REPLY = 16 * 1024 * 1024
+
+
+def check_pipe_reply(size: int) -> None:
+    if size > MAX_PIPE_REPLY:
+        from smb.errors import ProtocolError
+
+        raise ProtocolError("named pipe reply exceeds %d bytes" % MAX_PIPE_REPLY)
+
+
 #: named pipe access
 PIPE_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
 
@@ -45,8 +57,7 @@ class ClientConfig:
     """Everything the engines need to know about the client, filled in by the facade."""
 
     username: str
-    #: str, or a callable returning str (pysmb accepts both); kept out of repr()
-    password: object = field(repr=False)
+    password: object = field(repr=False)  # str, or a callable returning str (pysmb accepts both)
     domain: str = ""
     my_name: str = ""
     remote_name: str = ""
@@ -56,6 +67,17 @@ class ClientConfig:
     support_smb2: bool = True  # smb.smb_structs.SUPPORT_SMB2, read at connect time
     support_smb2x: bool = True  # smb.smb_structs.SUPPORT_SMB2x
     extended_security: bool = True  # smb.smb_structs.SUPPORT_EXTENDED_SECURITY (SMB1 only)
+    #: offer SMB1 (NT LM 0.12) beside SMB2 in a multi-protocol NEGOTIATE; off by default, as
+    #: in Samba since 4.11 and Windows: a man in the middle could otherwise select it
+    allow_smb1: bool = False
+    #: refuse any session that is not signed (or encrypted): guest and anonymous sessions,
+    #: and servers that cannot sign
+    require_signing: bool = False
+    #: accept a session the server mapped to guest although a user name was given
+    allow_guest: bool = False
+    #: allow the LAN Manager response (from the LM hash) in NTLMv1 without extended session
+    #: security (smbclient's ``client lanman auth``); otherwise the NT response is sent twice
+    lanman_auth: bool = False
     dialects: Optional[tuple] = None  # restrict SMB2 dialects (e.g. (0x0202, 0x0210)); None = all
     #: SMB3 ciphers the client accepts, most preferred first ([MS-SMB2] 2.2.3.1.2 ids: 1
     #: AES-128-CCM, 2 AES-128-GCM, 3 AES-256-CCM, 4 AES-256-GCM); None = all. 3.0/3.0.2 only
@@ -65,6 +87,30 @@ class ClientConfig:
     #: HMAC-SHA256, 1 AES-CMAC, 2 AES-GMAC); None = all. Dialects whose only algorithm is
     #: excluded are not offered (no HMAC-SHA256: no 2.0.2/2.1; no AES-CMAC: no 3.0/3.0.2).
     signing_algorithms: Optional[tuple] = None
+
+
+def session_refusal(config: ClientConfig, *, guest: bool, null: bool,
+                    server_requires_signing: bool) -> Optional[str]:
+    """Why a session the server granted as guest or null must not be used (None: usable).
+
+    The server says so in the final SESSION_SETUP response (SMB2_SESSION_FLAG_IS_GUEST /
+    IS_NULL, [MS-SMB2] 2.2.6; SMB1 Action bit 0, [MS-CIFS] 2.2.4.53.2), before anything can
+    be verified: such a session has no key, so nothing on it is signed. A null session is
+    used only when the caller asked for one (empty user name); a guest mapping of a named
+    user only with ``allow_guest``; neither when either side requires signing."""
+    if not (guest or null):
+        return None
+    kind = "guest" if guest else "anonymous (null)"
+    if config.require_signing or server_requires_signing:
+        return ("the server granted a %s session, which cannot be signed, but %s requires signing"
+                % (kind, "this client" if config.require_signing else "the server"))
+    if config.username:
+        if null:
+            return "the server granted an anonymous (null) session to user %r" % config.username
+        if not config.allow_guest:
+            return ("the server mapped user %r to guest (wrong user name or password?); "
+                    "SMBConnection(..., allow_guest=True) accepts that" % config.username)
+    return None
 
 
 @dataclass
@@ -94,6 +140,30 @@ class OpenResult:
     end_of_file: int = 0
     file_attributes: int = 0
     is_directory: bool = False
+
+
+#: how long the CLOSE of a handle may take after the operation on it failed (the operation's
+#: own deadline may be the one that passed)
+CLOSE_AFTER_FAILURE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class SessionSecurity:
+    """What protects a session, as negotiated and verified (``SMBConnection.security``)."""
+
+    dialect: int
+    #: the server mapped the user to its guest account (only with ``allow_guest``)
+    is_guest: bool
+    #: a null session (empty user name and password)
+    is_anonymous: bool
+    #: every request and response of the session is signed (and verified)
+    signed: bool
+    #: every message of the session is encrypted (shares may encrypt on their own too)
+    encrypted: bool
+    #: "HMAC-SHA256", "AES-CMAC", "AES-GMAC", "MD5" (SMB1) or None
+    signing_algorithm: Optional[str] = None
+    #: "AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM" or None
+    cipher: Optional[str] = None
 
 
 class Engine(abc.ABC):
@@ -126,6 +196,39 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Close the transport; never raises."""
+
+    @abc.abstractmethod
+    def abort(self, exc: BaseException) -> BaseException:
+        """Mark the connection broken by ``exc`` (later calls raise NotConnectedError) and
+        close the transport; returns ``exc``."""
+
+    @property
+    @abc.abstractmethod
+    def broken(self) -> bool:
+        """True once the connection is unusable (aborted, closed or failed)."""
+
+    @abc.abstractmethod
+    def security(self) -> SessionSecurity:
+        """What protects the authenticated session."""
+
+    def close_after_failure(self, tree: "Tree", file_id: object) -> None:
+        """Close a handle after an operation on it failed, keeping that failure the one
+        raised. The CLOSE gets a short fresh deadline; if it cannot be sent or answered
+        (timeout, broken connection, malformed answer) the connection is aborted: a server
+        handle is never left open silently on a connection that goes on being used. A
+        server's error status means it holds no such handle."""
+        import time
+
+        from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
+
+        if self.broken:
+            return
+        try:
+            self.close_file(tree, file_id, time.monotonic() + CLOSE_AFTER_FAILURE_TIMEOUT)
+        except OperationFailure:
+            pass
+        except (NotConnectedError, ProtocolError, SMBTimeout) as e:
+            self.abort(e)
 
     @abc.abstractmethod
     def echo(self, data: bytes, deadline: float) -> bytes:
@@ -214,10 +317,7 @@ class Engine(abc.ABC):
         try:
             replies = [self.transact_pipe(tree, opened.file_id, m, deadline) for m in messages]
         except BaseException:
-            try:
-                self.close_file(tree, opened.file_id, deadline)
-            except Exception:
-                pass
+            self.close_after_failure(tree, opened.file_id)
             raise
         return opened, replies
 

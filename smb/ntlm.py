@@ -475,8 +475,11 @@ class NTLMAuthenticator:
     negotiate_flags = CLIENT_FLAGS
 
     def __init__(self, username: str, password: Union[str, Callable[[], str]], domain: str = "",
-                 workstation: str = "", use_ntlm_v2: bool = True, target_spn: Optional[str] = None):
+                 workstation: str = "", use_ntlm_v2: bool = True, target_spn: Optional[str] = None,
+                 lanman: bool = False):
         self.username = username or ""
+        #: NTLMv1 without extended session security may send the LM response (LM hash)
+        self.lanman = lanman
         self._password = password
         self.domain = domain or ""
         self.workstation = workstation or ""
@@ -534,7 +537,8 @@ class NTLMAuthenticator:
         else:
             ess = bool(flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY)
             nt, lm, base_key = crypto.ntlm_v1_responses(password, msg.server_challenge, ess,
-                                                        secrets.token_bytes(8) if ess else None)
+                                                        secrets.token_bytes(8) if ess else None,
+                                                        lanman=self.lanman)
             kx_key = crypto.kxkey(flags, base_key, lm, msg.server_challenge,
                                   crypto.lmowf_v1(password))
         del password

@@ -116,12 +116,14 @@ def ntowf_v2_from_hash(nt_hash: bytes, user: str, domain: str) -> bytes:
 # --- NTLM v1 responses ----------------------------------------------------------------------
 
 def ntlm_v1_responses(password: str, server_challenge: bytes, extended_session_security: bool,
-                      client_challenge: Optional[bytes] = None) -> Tuple[bytes, bytes, bytes]:
+                      client_challenge: Optional[bytes] = None,
+                      lanman: bool = True) -> Tuple[bytes, bytes, bytes]:
     """[MS-NLMP] 3.3.1: returns (NtChallengeResponse, LmChallengeResponse, SessionBaseKey).
 
     With extended session security the LM response carries the client challenge; without
-    it the LM response is DESL(LMOWFv1) when the password fits LM (at most 14 characters)
-    and a copy of the NT response otherwise (the NoLMResponseNTLMv1 behaviour)."""
+    it the LM response is DESL(LMOWFv1) when ``lanman`` allows it and the password fits LM
+    (at most 14 characters), and a copy of the NT response otherwise (the NoLMResponseNTLMv1
+    behaviour: the weak LM hash never goes on the wire)."""
     nt_key = ntowf_v1(password)
     if extended_session_security:
         if client_challenge is None or len(client_challenge) != 8:
@@ -130,7 +132,7 @@ def ntlm_v1_responses(password: str, server_challenge: bytes, extended_session_s
         lm = client_challenge + bytes(16)
     else:
         nt = desl(nt_key, server_challenge)
-        lm = desl(lmowf_v1(password), server_challenge) if len(password) <= 14 else nt
+        lm = desl(lmowf_v1(password), server_challenge) if lanman and len(password) <= 14 else nt
     return nt, lm, md4(nt_key)
 
 

@@ -9,6 +9,7 @@ from typing import Callable, Optional, Tuple
 
 from smb import fscc
 from smb.base import SharedFile
+from smb.errors import ProtocolError
 from smb.smb_constants import ATTR_NORMAL, SMB_FILE_ATTRIBUTE_INCL_NORMAL, SMB_FILE_ATTRIBUTE_NORMAL
 
 
@@ -45,6 +46,28 @@ def matches_search(file_attributes: int, search: int) -> bool:
     if file_attributes & 0xFF in (0, ATTR_NORMAL):
         return search == SMB_FILE_ATTRIBUTE_NORMAL or bool(search & SMB_FILE_ATTRIBUTE_INCL_NORMAL)
     return bool(file_attributes & search)
+
+
+class ListingNames:
+    """Checks the names of one directory listing as they arrive: names come from the server,
+    and callers build paths from them (``deleteFiles`` deletes what they name).
+
+    A name that is empty, holds a path separator ('\\' or '/') or a NUL, or that repeats
+    within the listing ('.' and '..' included: each comes at most once) is malformed server
+    data (ProtocolError). Repeats matter beyond names: a server replaying the same pages
+    forever would otherwise grow the result without bound."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self):
+        self._seen = set()
+
+    def check(self, name: str) -> None:
+        if not name or "\\" in name or "/" in name or "\0" in name:
+            raise ProtocolError("directory listing has an invalid name %r" % name[:100])
+        if name in self._seen:
+            raise ProtocolError("directory listing repeats the name %r" % name[:100])
+        self._seen.add(name)
 
 
 _EPOCH = fscc.EPOCH_AS_FILETIME

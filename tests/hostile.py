@@ -348,3 +348,102 @@ def _retrieve(conn, share, timeout):
 
 def _attrs(f):
     return (f.file_size, f.alloc_size, f.file_attributes, f.create_time, f.last_write_time)
+
+
+# --- a man in the middle in front of the real server -----------------------------------------------
+class MitmProxy:
+    """Relays direct-TCP connections to ``upstream`` (the private smbd), letting a test play
+    the network attacker: ``on_request(proxy, payload)`` and ``on_response(proxy, payload)``
+    return the payload to forward (possibly rewritten) or None to drop it; they may also
+    answer the client themselves with :meth:`to_client` (forged responses) or hold frames
+    back with :meth:`to_client` and a delay. ``requests``/``responses`` keep every payload
+    as it arrived, before any rewrite."""
+
+    def __init__(self, upstream: Tuple[str, int], on_request=None, on_response=None,
+                 connections: int = 4):
+        self.upstream = upstream
+        self.on_request = on_request or (lambda proxy, p: p)
+        self.on_response = on_response or (lambda proxy, p: p)
+        self.requests: List[bytes] = []
+        self.responses: List[bytes] = []
+        self.state: dict = {}  # scratch space for the hooks
+        self.error: Optional[BaseException] = None
+        self._client: Optional[socket.socket] = None
+        self._send_lock = threading.Lock()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(connections)
+        self.port = self.listener.getsockname()[1]
+        self._connections = connections
+        self._threads: List[threading.Thread] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def to_client(self, payload: bytes, delay: float = 0.0) -> None:
+        """Send ``payload`` to the client now, or after ``delay`` seconds."""
+        def send():
+            with self._send_lock, contextlib.suppress(OSError):
+                self._client.sendall(frame(payload))
+        if delay:
+            t = threading.Timer(delay, send)
+            t.daemon = True
+            t.start()
+        else:
+            send()
+
+    def _pump(self, src, dst, keep, hook, to_client: bool) -> None:
+        while True:
+            payload = read_frame(src)
+            if payload is None:
+                break
+            keep.append(payload)
+            try:
+                out = hook(self, payload)
+            except BaseException as e:  # pragma: no cover - a bug in the test's hook
+                self.error = e
+                break
+            if out is None:
+                continue
+            try:
+                if to_client:
+                    with self._send_lock:
+                        dst.sendall(frame(out))
+                else:
+                    dst.sendall(frame(out))
+            except OSError:
+                break
+        for s in (dst, src):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def _serve(self) -> None:
+        self.listener.settimeout(60)
+        for _ in range(self._connections):
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self._client = client
+            up = socket.create_connection(self.upstream)
+            t = threading.Thread(target=self._pump, daemon=True,
+                                 args=(up, client, self.responses, self.on_response, True))
+            t.start()
+            self._pump(client, up, self.requests, self.on_request, False)
+            t.join(10)
+            client.close()
+            up.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        self._thread.join(15)
+        if self.error is not None:
+            raise self.error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

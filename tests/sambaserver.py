@@ -137,6 +137,41 @@ class _Daemon:
             argv, stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.base, "log", "stdout"), "wb"),
             stderr=subprocess.STDOUT, start_new_session=True)
 
+    def helper_pids(self) -> list:
+        """Processes started for this daemon outside its session: smbd runs ``samba-dcerpcd``
+        and the ``rpcd_*`` workers on demand, in their own session, with
+        ``--configfile=<our smb.conf>``; they outlive smbd unless stopped by pid."""
+        if not self.base:
+            return []
+        marker = ("--configfile=" + self.base + os.sep).encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if any(a.startswith(marker) for a in argv):
+                found.append(int(entry))
+        return found
+
+    def _stop_helpers(self) -> None:
+        pids = self.helper_pids()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                pids = self.helper_pids()
+                if not pids:
+                    return
+                time.sleep(0.05)
+
     def stop(self) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:
@@ -151,6 +186,7 @@ class _Daemon:
                     self.proc.wait(5)
             self.proc = None
         if self.base:
+            self._stop_helpers()
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
 

@@ -74,7 +74,7 @@ _FAULT_NAMES = {
 }
 
 DEFAULT_MAX_FRAG = 4280  # the value Windows clients offer over named pipes
-MAX_RESPONSE_SIZE = 64 * 1024 * 1024  # reassembly bound: a hostile server cannot grow us forever
+MAX_RESPONSE_SIZE = 16 * 1024 * 1024  # reassembly bound: a hostile server cannot grow us forever
 
 # common header: rpc_vers, rpc_vers_minor, PTYPE, pfc_flags, drep[4], frag_length,
 # auth_length, call_id (16 bytes)

@@ -38,7 +38,7 @@ ERROR_MORE_DATA = 234
 
 _S_I = struct.Struct("<I")
 _S_III = struct.Struct("<III")
-_MAX_SHARES = 1 << 20
+_MAX_SHARES = 1 << 16  # in one listing, all pages together
 
 
 class SRVSVCError(OperationFailure):
@@ -213,6 +213,8 @@ def net_share_enum(rpc, server_name, read_more=None, first_stub=None):
             stub = rpc.call(OPNUM_NETR_SHARE_ENUM, encode_netr_share_enum_request(server_name, resume_handle=resume))
         got, total, new_resume = decode_netr_share_enum_response(stub)
         shares.extend(got)
+        if len(shares) > _MAX_SHARES:
+            raise ProtocolError("NetrShareEnum: more than %d shares" % _MAX_SHARES)
         werror = _S_I.unpack_from(stub, len(stub) - 4)[0]
         if werror != ERROR_MORE_DATA or not got or not new_resume or new_resume == resume:
             return shares

@@ -80,6 +80,10 @@ class SMB1Engine(E.Engine):
         self.session_key = b""
         self.authenticated = False
         self.signing = False
+        #: why authenticate() refused the session the server granted (guest/null), if it did
+        self.refusal: Optional[str] = None
+        self.session_action = 0  # SESSION_SETUP_ANDX Action of the final response
+        self.anonymous = False
         self._open_paths = {}  # (tid, fid) -> path, for FileRenameInformation
         self._closed = set()  # (tid, fid) closed early by a move to another folder
         self._set_sizes()
@@ -139,19 +143,31 @@ class SMB1Engine(E.Engine):
 
     # --- session ----------------------------------------------------------------------------
     def authenticate(self, deadline: float) -> bool:
+        if self.config.require_signing and not self.neg.signing_enabled:
+            raise UnsupportedFeature("require_signing: the SMB1 server does not offer signing")
         if self.neg.extended_security:
             ok = self._auth_extended(deadline)
         else:
             ok = self._auth_challenge_response(deadline)
         if not ok:
             return False
+        if self.config.require_signing and not self.signing:
+            raise self.conn.fail(ProtocolError("require_signing: the SMB1 session is not signed"))
         self.authenticated = True
         return True
 
     def _want_signing(self) -> bool:
-        if self.neg.signing_required:
+        if self.neg.signing_required or self.config.require_signing:
             return True
         return self.config.sign_options == 1 and self.neg.signing_enabled
+
+    def _refuse(self, action: int, anonymous: bool) -> bool:
+        """Whether the final SESSION_SETUP_ANDX response grants a session that must not be
+        used (guest: Action bit 0, [MS-CIFS] 2.2.4.53.2; null: an anonymous logon)."""
+        self.session_action, self.anonymous = action, anonymous
+        self.refusal = E.session_refusal(self.config, guest=bool(action & 1), null=anonymous,
+                                         server_requires_signing=self.neg.signing_required)
+        return self.refusal is not None
 
     def _start_signing(self, mac_key: bytes, last_response: Optional[bytes]) -> None:
         if not self._want_signing() or not any(mac_key):
@@ -180,7 +196,7 @@ class SMB1Engine(E.Engine):
 
         cfg = self.config
         auth = ntlm.NTLMAuthenticator(cfg.username, cfg.password, cfg.domain, cfg.my_name,
-                                      use_ntlm_v2=cfg.use_ntlm_v2)
+                                      use_ntlm_v2=cfg.use_ntlm_v2, lanman=cfg.lanman_auth)
         spnego = securityblob.SPNEGOAuthenticator(auth)
         token = spnego.initial_token(self.neg.security_blob or None)
         caps = M.CLIENT_CAPABILITIES | H.CAP_EXTENDED_SECURITY
@@ -193,8 +209,10 @@ class SMB1Engine(E.Engine):
                 raise failure(resp, "session setup")
             if self.conn.uid == 0 or resp.status == STATUS_MORE_PROCESSING_REQUIRED:
                 self.conn.uid = resp.uid
-            _action, blob = M.parse_session_setup(resp)
+            action, blob = M.parse_session_setup(resp)
             if resp.status == 0:
+                if self._refuse(action, auth.is_anonymous):
+                    return False
                 last = bytes(resp.raw)
                 try:
                     spnego.finish(blob or None)
@@ -208,23 +226,26 @@ class SMB1Engine(E.Engine):
                 token = spnego.respond(blob)
             except securityblob.AuthenticationRejected:
                 return False
-        raise ProtocolError("SMB1 session setup did not complete")
+        raise self.conn.fail(ProtocolError("SMB1 session setup did not complete"))
 
     def _auth_challenge_response(self, deadline: float) -> bool:
-        from smb import ntlm
+        from smb import ntlm, ntlm_crypto
 
         cfg = self.config
         challenge = self.neg.challenge
         if len(challenge) != 8:
             raise ProtocolError("NEGOTIATE response carries a %d-byte challenge" % len(challenge))
         password = _resolve_password(cfg.password)
-        if not cfg.username and not password:
+        anonymous = not cfg.username and not password
+        if anonymous:
             nt, lm, key = b"", b"\0", b""
         elif cfg.use_ntlm_v2:
             nt, lm, key = ntlm.generateChallengeResponseV2(password, cfg.username, challenge,
                                                            ntlm.encode_av_pairs([]), cfg.domain)
         else:
-            nt, lm, key = ntlm.generateChallengeResponseV1(password, challenge, False)
+            nt, lm, key = ntlm_crypto.ntlm_v1_responses(password, challenge, False,
+                                                        lanman=cfg.lanman_auth)
+        del password
         req = M.session_setup_ntlm(lm, nt, cfg.username, cfg.domain, unicode=self.unicode,
                                    max_mpx_count=self.max_mpx)
         resp = self._setup(req, deadline)
@@ -232,6 +253,8 @@ class SMB1Engine(E.Engine):
             return False
         if resp.status != 0:
             raise failure(resp, "session setup")
+        if self._refuse(M.parse_session_setup(resp)[0], anonymous):
+            return False
         self.conn.uid = resp.uid
         self.session_key = key
         self._start_signing(key + nt if key else b"", bytes(resp.raw))
@@ -246,6 +269,18 @@ class SMB1Engine(E.Engine):
 
     def close(self) -> None:
         self.conn.close()
+
+    def abort(self, exc: BaseException) -> BaseException:
+        return self.conn.fail(exc)
+
+    @property
+    def broken(self) -> bool:
+        return self.conn.error is not None
+
+    def security(self) -> E.SessionSecurity:
+        guest = bool(self.session_action & 1)
+        return E.SessionSecurity(self.dialect, guest, self.anonymous, self.signing, False,
+                                 "MD5" if self.signing else None)
 
     def echo(self, data: bytes, deadline: float) -> bytes:
         resp = self.conn.request(M.echo(bytes(data)), 0xFFFF, deadline, what="echo")
@@ -461,6 +496,7 @@ class SMB1Engine(E.Engine):
                                      ok=(0, STATUS_BUFFER_OVERFLOW), what="read named pipe")
             st = resp.status
             out += M.parse_read_andx(resp)
+            E.check_pipe_reply(len(out))
         return bytes(out)
 
     def rename_information(self, new_path: str, replace_if_exists: bool = False) -> bytes:

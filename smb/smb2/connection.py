@@ -28,6 +28,8 @@ from smb.smb2.header import HEADER, SIGNATURE_OFFSET, ZERO_SIGNATURE, parse_head
 _monotonic = time.monotonic
 _PADS = [bytes(i) for i in range(8)]
 MAX_CREDIT_REQUEST = 8192
+#: credits held at most, whatever servers grant: bounds how much one connection puts in flight
+MAX_CREDITS = 2 * MAX_CREDIT_REQUEST
 
 
 class Request:
@@ -303,11 +305,10 @@ class Connection:
             if encrypted and req.session_id and req.session_id != transform_sid:
                 raise ProtocolError("response encrypted for SessionId 0x%X to a request of SessionId "
                                     "0x%X" % (transform_sid, req.session_id))
-            self.credits += hdr.credits
             if pending:
-                if hdr.flags & C.FLAGS_ASYNC_COMMAND:
-                    req.async_id = hdr.async_id
+                self._interim(req, hdr)
                 continue
+            self.credits = min(self.credits + hdr.credits, MAX_CREDITS)
             del self.outstanding[hdr.message_id]
             if req.abandoned:
                 continue
@@ -315,6 +316,18 @@ class Connection:
             req.response = msg
             req.done = True
             self._volatile.append(req)
+
+    def _interim(self, req: Request, hdr) -> None:
+        """An interim response ([MS-SMB2] 3.2.5.1.5): it is never signed (3.3.4.1.1, and
+        3.2.5.1.3 skips its verification), so a man in the middle can forge one. What it may
+        change is capped: it must be asynchronous, it comes once per request (its AsyncId is
+        kept for CANCEL), and it gives back at most the credits its request charged."""
+        if not hdr.flags & C.FLAGS_ASYNC_COMMAND:
+            raise ProtocolError("synchronous STATUS_PENDING response (MessageId %d)" % hdr.message_id)
+        if req.async_id is not None:
+            raise ProtocolError("second interim response for MessageId %d" % hdr.message_id)
+        req.async_id = hdr.async_id
+        self.credits = min(self.credits + min(hdr.credits, req.credit_charge), MAX_CREDITS)
 
     def _verify(self, req: Request, hdr, msg) -> None:
         sid = hdr.session_id if req.command == C.SESSION_SETUP else req.session_id

@@ -11,7 +11,8 @@ related compounds (3.2.4.1.4). Pipelined transfers live in :mod:`smb.smb2.transf
 Security state: Session.EncryptData from SMB2_SESSION_FLAG_ENCRYPT_DATA or the client's
 ``require_encryption`` (3.2.5.3.1; refused right after NEGOTIATE when the connection has no
 cipher), TreeConnect.EncryptData from SMB2_SHAREFLAG_ENCRYPT_DATA (3.2.5.5), and
-FSCTL_VALIDATE_NEGOTIATE_INFO after the first tree connect on 3.0/3.0.2 (3.2.5.14.12).
+FSCTL_VALIDATE_NEGOTIATE_INFO after the first tree connect on every dialect before 3.1.1
+(3.2.5.14.12).
 ``signing_algorithm``, ``cipher_id``, ``signing_active``, ``encryption_active`` and
 ``negotiate_validations`` expose what was negotiated.
 """
@@ -22,7 +23,8 @@ import functools
 import struct
 from typing import Callable, Iterator, Optional
 
-from smb.engine import INFO_SECURITY, PIPE_ACCESS, Engine, OpenResult, Tree
+from smb.engine import (INFO_SECURITY, PIPE_ACCESS, Engine, OpenResult, SessionSecurity, Tree,
+                        check_pipe_reply, session_refusal)
 from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
 from smb.records import smb2_failure
 from smb.smb2 import constants as C
@@ -32,11 +34,21 @@ from smb.smb2.connection import verify_signature
 from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
 from smb.smb2.session import Session, Smb3Encryption
 
-MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+ headers)
+MAX_IO_SIZE = 8 * 1024 * 1024
+#: SPNEGO/NTLM needs two legs, Kerberos one or two: more is a server stalling the client
+MAX_SESSION_SETUP_LEGS = 8  # the transport's buffer allows 8 MiB payloads (+ headers)
 DIR_PAGE = 256 * 1024
 PIPE_READ = 65536
 _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0: "3.0",
                   C.DIALECT_3_0_2: "3.0.2", C.DIALECT_3_1_1: "3.1.1"}
+
+
+_SIGNING_NAMES = {C.SIGNING_HMAC_SHA256: "HMAC-SHA256", C.SIGNING_AES_CMAC: "AES-CMAC",
+                  C.SIGNING_AES_GMAC: "AES-GMAC"}
+_CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES-128-GCM",
+                 C.CIPHER_AES_256_CCM: "AES-256-CCM", C.CIPHER_AES_256_GCM: "AES-256-GCM"}
+#: signed answers of servers that cannot validate a pre-3.0 negotiation ([MS-SMB2] 3.2.5.14.12)
+_CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
 class PartialData(bytes):
@@ -69,7 +81,9 @@ class SMB2Engine(Engine):
         #: Connection.CipherId (None: this connection cannot encrypt)
         self.cipher_id = cipher_for(neg, config)
         self.session: Optional[Session] = None
-        #: FSCTL_VALIDATE_NEGOTIATE_INFO exchanges completed (3.0/3.0.2, [MS-SMB2] 3.2.5.14.12)
+        #: why authenticate() refused the session the server granted (guest/null), if it did
+        self.refusal: Optional[str] = None
+        #: FSCTL_VALIDATE_NEGOTIATE_INFO exchanges completed (before 3.1.1, [MS-SMB2] 3.2.5.14.12)
         self.negotiate_validations = 0
         self._validated = False
         if config.require_encryption and self.cipher_id is None:
@@ -96,6 +110,23 @@ class SMB2Engine(Engine):
     def encryption_active(self) -> bool:
         """Every message of the session is encrypted (Session.EncryptData)."""
         return bool(self.session is not None and self.session.encrypt_data)
+
+    def security(self) -> SessionSecurity:
+        s = self.session
+        if s is None:
+            return SessionSecurity(self.dialect, False, False, False, False)
+        signed = bool(s.signing_required or s.encrypt_data)
+        return SessionSecurity(
+            self.dialect, s.is_guest, s.is_anonymous, signed, bool(s.encrypt_data),
+            _SIGNING_NAMES.get(self.signing_algorithm) if signed else None,
+            _CIPHER_NAMES.get(self.cipher_id) if s.encryption_key is not None else None)
+
+    def abort(self, exc: BaseException) -> BaseException:
+        return self.conn.fail(exc)
+
+    @property
+    def broken(self) -> bool:
+        return self.conn.broken is not None
 
     # --- plumbing ---------------------------------------------------------------------
     def charge(self, nbytes: int) -> int:
@@ -147,7 +178,7 @@ class SMB2Engine(Engine):
             return False
         mode = self.state.security_mode
         is311 = self.dialect == C.DIALECT_3_1_1
-        while True:
+        for _leg in range(MAX_SESSION_SETUP_LEGS):
             body = M.session_setup_request(token, mode, 0)
             [req] = self.conn.send([(C.SESSION_SETUP, body, None, 1)], session=session,
                                    deadline=deadline, capture=is311)
@@ -175,6 +206,11 @@ class SMB2Engine(Engine):
                 raise self.conn.fail(ProtocolError("SESSION_SETUP success for another SessionId"))
             session.session_id = hdr.session_id
             flags, server_token = M.parse_session_setup_response(req.response)
+            self.refusal = session_refusal(
+                self.config, guest=bool(flags & C.SESSION_FLAG_IS_GUEST),
+                null=bool(flags & C.SESSION_FLAG_IS_NULL), server_requires_signing=self.server_requires_signing)
+            if self.refusal is not None:
+                return False
             self._finish_session(session, flags, hdr, req, auth)
             try:
                 auth.finish(server_token or None)
@@ -186,6 +222,8 @@ class SMB2Engine(Engine):
             self.session = session
             self.conn.sessions[session.session_id] = session
             return True
+        raise self.conn.fail(ProtocolError("SESSION_SETUP did not complete in %d legs"
+                                           % MAX_SESSION_SETUP_LEGS))
 
     def _finish_session(self, session, flags, hdr, req, auth) -> None:
         session.is_guest = bool(flags & C.SESSION_FLAG_IS_GUEST)
@@ -194,8 +232,9 @@ class SMB2Engine(Engine):
         session.is_anonymous = bool(flags & C.SESSION_FLAG_IS_NULL) or auth.ntlm.is_anonymous
         unsigned_session = session.is_guest or session.is_anonymous
         if unsigned_session:
-            if self.config.require_encryption:
-                raise UnsupportedFeature("encryption required but the session is guest/anonymous")
+            if self.config.require_encryption or self.config.require_signing:
+                raise UnsupportedFeature("%s required but the session is guest/anonymous" % (
+                    "encryption" if self.config.require_encryption else "signing"))
             return
         try:
             session.establish_keys(auth.session_key, self.negotiate_response.signing_algorithm_id,
@@ -208,9 +247,10 @@ class SMB2Engine(Engine):
                 verify_signature(session.signer, req.response)
             except ProtocolError as e:
                 raise self.conn.fail(e)
-        want_sign = self.server_requires_signing or (
-            self.config.sign_options == SIGN_WHEN_SUPPORTED
-            and self.negotiate_response.security_mode & C.NEGOTIATE_SIGNING_ENABLED)
+        # every SMB2 server can sign ([MS-SMB2] 3.3.5.4): "when supported" means always, and
+        # does not depend on SecurityMode bits a man in the middle could clear
+        want_sign = (self.server_requires_signing or self.config.require_signing
+                     or self.config.sign_options == SIGN_WHEN_SUPPORTED)
         session.encrypt_data = bool(flags & C.SESSION_FLAG_ENCRYPT_DATA) or self.config.require_encryption
         if (want_sign or self.dialect == C.DIALECT_3_1_1 or session.encrypt_data) and not signed:
             raise self.conn.fail(ProtocolError("the final SESSION_SETUP response is not signed"))
@@ -269,34 +309,37 @@ class SMB2Engine(Engine):
             if self.conn.encryption is None:
                 self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
             self.session.encrypted_trees.add(tree.tree_id)
-        if self.dialect in (C.DIALECT_3_0, C.DIALECT_3_0_2) and not self._validated:
+        if self.dialect < C.DIALECT_3_1_1 and not self._validated:
             self._validate_negotiate(tree, deadline)
         return tree
 
     def _validate_negotiate(self, tree: Tree, deadline: float) -> None:
         """FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 3.2.5.5 / 3.2.5.14.12, 2.2.31.4, 2.2.32.6):
-        a signed round trip proving that nobody tampered with the 3.0/3.0.2 NEGOTIATE."""
+        a signed round trip proving that nobody tampered with the NEGOTIATE, sent for every
+        dialect before 3.1.1 (which has preauth integrity instead) whenever the session has a
+        key, whether or not it requires signing -- as Samba's client does. Servers before
+        SMB 3.0 may answer a signed FILE_CLOSED / NOT_SUPPORTED / INVALID_DEVICE_REQUEST
+        (they cannot validate); anything else but a matching signed answer fails."""
         s = self.session
         if s is None or s.signer is None or s.is_guest or s.is_anonymous:
             return
         st = self.state
         neg = self.negotiate_response
-        data = struct.pack("<I16sHH", st.capabilities, st.client_guid, st.security_mode,
-                           len(st.offered)) + struct.pack("<%dH" % len(st.offered), *st.offered)
-        body = M.ioctl_request(M.RELATED_FILE_ID, C.FSCTL_VALIDATE_NEGOTIATE_INFO, data, 24)
+        body = M.ioctl_request(M.RELATED_FILE_ID, C.FSCTL_VALIDATE_NEGOTIATE_INFO,
+                               M.validate_negotiate_request(st.capabilities, st.client_guid,
+                                                            st.security_mode, st.offered), 24)
         req = self._call(C.IOCTL, body, tree, deadline, sign=not self._encrypt(tree))
         status = req.header.status
-        if not (req.header.flags & C.FLAGS_SIGNED or self._encrypt(tree)) or status == C.STATUS_ACCESS_DENIED:
-            raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO answered unsigned or denied"))
+        if not (req.header.flags & C.FLAGS_SIGNED or self._encrypt(tree)):
+            raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO answered unsigned"))
         if status == C.STATUS_SUCCESS:
-            _code, _fid, out = M.parse_ioctl_response(req.response)
-            if len(out) < 24:
-                raise self.conn.fail(ProtocolError("short VALIDATE_NEGOTIATE_INFO response"))
-            caps, guid, mode, dialect = struct.unpack_from("<I16sHH", out)
-            if (caps, bytes(guid), mode, dialect) != (neg.capabilities, neg.server_guid,
-                                                      neg.security_mode, neg.dialect):
+            info = M.parse_validate_negotiate_response(M.parse_ioctl_response(req.response).output)
+            if info != (neg.capabilities, neg.server_guid, neg.security_mode, neg.dialect):
                 raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO mismatch: the NEGOTIATE "
                                                    "exchange was tampered with"))
+        elif not (self.dialect < C.DIALECT_3_0 and status in _CANNOT_VALIDATE):
+            raise self.conn.fail(ProtocolError("VALIDATE_NEGOTIATE_INFO failed with status 0x%08X"
+                                               % status))
         self.negotiate_validations += 1
         self._validated = True
 
@@ -413,7 +456,7 @@ class SMB2Engine(Engine):
         req = self._call(C.IOCTL, body, tree, deadline,
                          charge=self.charge(max(len(input_data), max_output)))
         self._check(req, "IOCTL 0x%08X" % ctl_code, (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-        _code, _fid, out = M.parse_ioctl_response(req.response)
+        out = M.parse_ioctl_response(req.response).output
         return PartialData(out) if req.header.status == C.STATUS_BUFFER_OVERFLOW else bytes(out)
 
     def transact_pipe(self, tree: Tree, file_id, data: bytes, deadline: float) -> bytes:
@@ -442,13 +485,12 @@ class SMB2Engine(Engine):
         opened = open_result(M.parse_create_response(creq.response))
         try:
             self._check(ireq, "IOCTL (pipe transceive)", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
-            out = bytes(M.parse_ioctl_response(ireq.response)[2])
+            out = bytes(M.parse_ioctl_response(ireq.response).output)
             if ireq.header.status == C.STATUS_BUFFER_OVERFLOW:
                 out = self._read_pipe_rest(tree, opened.file_id, out, deadline)
             replies = [out] + [self.transact_pipe(tree, opened.file_id, m, deadline) for m in messages[1:]]
         except BaseException:
-            if self.conn.broken is None:
-                self.close_file(tree, opened.file_id, deadline)
+            self.close_after_failure(tree, opened.file_id)
             raise
         return opened, replies
 
@@ -458,6 +500,7 @@ class SMB2Engine(Engine):
     def _read_pipe_rest(self, tree: Tree, file_id, first: bytes, deadline: float) -> bytes:
         """The rest of a pipe message the server could not fit (STATUS_BUFFER_OVERFLOW)."""
         parts = [bytes(first)]
+        size = len(first)
         while True:
             n = min(self.max_read_size, PIPE_READ)
             req = self._call(C.READ, M.read_request(file_id, 0, n), tree, deadline, charge=self.charge(n))
@@ -465,6 +508,8 @@ class SMB2Engine(Engine):
             self._check(req, "READ (pipe)", (C.STATUS_SUCCESS, C.STATUS_BUFFER_OVERFLOW))
             chunk, _rem = M.parse_read_response(req.response)
             parts.append(bytes(chunk))
+            size += len(chunk)
+            check_pipe_reply(size)
             if status == C.STATUS_SUCCESS:
                 return b"".join(parts)
 

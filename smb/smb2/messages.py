@@ -17,6 +17,7 @@ the header) and return plain tuples / small slotted objects; malformed input rai
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
 from smb.errors import ProtocolError
 from smb.smb2 import constants as C
@@ -376,11 +377,42 @@ def ioctl_request(file_id: bytes, ctl_code: int, input_data: bytes, max_output: 
     return fixed + (data or b"\0")
 
 
-def parse_ioctl_response(msg):
-    """(ctl_code, file_id, output memoryview)."""
+class IoctlResponse(NamedTuple):
+    ctl_code: int
+    file_id: bytes
+    output: memoryview
+
+
+def parse_ioctl_response(msg) -> IoctlResponse:
     _check(msg, _IOCTL_RSP.size, 49, "IOCTL")
     _s, _r, code, fid, _ioff, _icount, ooff, ocount, _f, _r2 = _IOCTL_RSP.unpack_from(msg, H)
-    return code, bytes(fid), _slice(msg, ooff, ocount, "IOCTL output")
+    return IoctlResponse(code, bytes(fid), _slice(msg, ooff, ocount, "IOCTL output"))
+
+
+# --- VALIDATE_NEGOTIATE_INFO (2.2.31.4, 2.2.32.6) ---------------------------------------
+_VALIDATE_NEG = struct.Struct("<I16sHH")
+
+
+class ValidateNegotiateInfo(NamedTuple):
+    capabilities: int
+    guid: bytes
+    security_mode: int
+    dialect: int
+
+
+def validate_negotiate_request(capabilities: int, client_guid: bytes, security_mode: int,
+                               dialects) -> bytes:
+    """The FSCTL input: what the client sent in its NEGOTIATE request."""
+    return (_VALIDATE_NEG.pack(capabilities, client_guid, security_mode, len(dialects))
+            + struct.pack("<%dH" % len(dialects), *dialects))
+
+
+def parse_validate_negotiate_response(out) -> ValidateNegotiateInfo:
+    """The FSCTL output: what the server sent in its NEGOTIATE response."""
+    if len(out) < _VALIDATE_NEG.size:
+        raise ProtocolError("VALIDATE_NEGOTIATE_INFO output of %d bytes (24 expected)" % len(out))
+    caps, guid, mode, dialect = _VALIDATE_NEG.unpack_from(out)
+    return ValidateNegotiateInfo(caps, bytes(guid), mode, dialect)
 
 
 # --- QUERY_DIRECTORY (2.2.33, 2.2.34) -------------------------------------------------

@@ -69,6 +69,11 @@ def offered_dialects(config) -> tuple:
 
 
 def client_security_mode(config) -> int:
+    """SecurityMode of NEGOTIATE and SESSION_SETUP: a client that will sign anyway
+    (SIGN_WHEN_SUPPORTED: every SMB2 server can sign; ``require_signing``) says it requires
+    signing, so that the server signs the final SESSION_SETUP response too."""
+    if getattr(config, "require_signing", False) or config.sign_options == SIGN_WHEN_SUPPORTED:
+        return C.NEGOTIATE_SIGNING_ENABLED | C.NEGOTIATE_SIGNING_REQUIRED
     return 0 if config.sign_options == SIGN_NEVER else C.NEGOTIATE_SIGNING_ENABLED
 
 
@@ -137,7 +142,8 @@ def check_response(neg, offered, config) -> None:
             # no SIGNING_CAPABILITIES answer means AES-CMAC ([MS-SMB2] 3.1.4.1)
             raise UnsupportedFeature("the server would sign with AES-CMAC, excluded by "
                                      "config.signing_algorithms")
-    if neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED and config.sign_options == SIGN_NEVER:
+    if (neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED and config.sign_options == SIGN_NEVER
+            and not getattr(config, "require_signing", False)):
         raise UnsupportedFeature("the server requires SMB2 signing but sign_options is SIGN_NEVER")
     if neg.max_read_size < 4096 or neg.max_write_size < 4096 or neg.max_transact_size < 4096:
         raise ProtocolError("server announced unusable maximum sizes (read %d, write %d, transact %d)"

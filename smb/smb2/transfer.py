@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
+from smb.errors import OperationFailure, ProtocolError, SMBTimeout
 from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
@@ -241,15 +241,11 @@ def _list_directory(engine, tree, path, pattern, deadline, page):
             yield buf
             req, ahead = engine.conn.wait(ahead, deadline, engine.session), None
     except BaseException:
-        # failed, or abandoned by the caller (GeneratorExit): close best effort, keeping the
-        # original exception the one raised
-        try:
-            if engine.conn.broken is None:
-                if ahead is not None:  # collect the answer in flight before closing
-                    engine.conn.wait(ahead, deadline, engine.session).release()
-                engine.close_file(tree, file_id, deadline)
-        except (OperationFailure, ProtocolError, SMBTimeout, NotConnectedError):
-            pass
+        # failed, or abandoned by the caller (GeneratorExit): close, keeping the original
+        # exception the one raised; the page in flight is dropped when it arrives
+        if ahead is not None:
+            ahead.abandoned = True
+        engine.close_after_failure(tree, file_id)
         raise
     # a listing that completed: a failing CLOSE (e.g. a forged, badly signed answer) is the
     # caller's error too

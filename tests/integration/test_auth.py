@@ -4,17 +4,18 @@ import pytest
 
 from smb import smb_structs
 from smb.SMBConnection import SMBConnection
+from smb.errors import UnsupportedFeature
 
 pytestmark = pytest.mark.integration
 
 
-def _connect(info, user=None, password=None, v2=True, direct=True, smb1=False):
+def _connect(info, user=None, password=None, v2=True, direct=True, smb1=False, **kwargs):
     old = smb_structs.SUPPORT_SMB2
     smb_structs.SUPPORT_SMB2 = not smb1
     try:
         c = SMBConnection(info.user if user is None else user,
                           info.password if password is None else password,
-                          "AUTHTEST", info.server_name, use_ntlm_v2=v2, is_direct_tcp=direct)
+                          "AUTHTEST", info.server_name, use_ntlm_v2=v2, is_direct_tcp=direct, **kwargs)
         ok = c.connect(info.host, info.port if direct else info.netbios_port, timeout=30)
     finally:
         smb_structs.SUPPORT_SMB2 = old
@@ -71,8 +72,23 @@ def test_guest_login(samba_factory, smb1):
 
     from tests.sambaserver import GUEST_SHARE
 
+    # refused by default: the caller named a user, the server mapped it to guest
     c, ok = _connect(info, user="some-unknown-user", password="whatever", smb1=smb1)
-    assert ok is True  # the server mapped the unknown user to its guest account
+    assert ok is False and c.security is None
+    with pytest.raises(Exception):
+        c.storeFile(GUEST_SHARE, "/refused.txt", io.BytesIO(b"must not land"))
+    assert not os.path.exists(os.path.join(info.extra["conf"].rsplit("/", 1)[0], "guestshare",
+                                           "refused.txt"))
+    # never when signing is required, even with the opt-in
+    try:
+        c, ok = _connect(info, user="some-unknown-user", password="whatever", smb1=smb1,
+                         allow_guest=True, require_signing=True)
+        assert ok is False
+    except UnsupportedFeature as e:  # Samba's SMB1 does not offer signing by default
+        assert smb1 and "signing" in str(e)
+    c, ok = _connect(info, user="some-unknown-user", password="whatever", smb1=smb1, allow_guest=True)
+    assert ok is True  # the caller accepted the guest mapping
+    assert c.security.is_guest and not c.security.signed
     c.storeFile(GUEST_SHARE, "/from-guest.txt", io.BytesIO(b"guest data"))
     with open(os.path.join(info.extra["conf"].rsplit("/", 1)[0], "guestshare", "from-guest.txt"), "rb") as f:
         assert f.read() == b"guest data"

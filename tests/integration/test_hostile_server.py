@@ -30,6 +30,7 @@ from smb import smb_structs
 from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
 from smb.SMBConnection import SMBConnection
 from tests import hostile as Hs
+from smb.engine import CLOSE_AFTER_FAILURE_TIMEOUT
 from tests.hostile import FakeServer, frame
 from tests.hostile_mutations import (STATUS_PENDING, _get, _is_read, _put, build_cases, lie_cases,
                                      run_concurrently, send)
@@ -37,6 +38,9 @@ from tests.hostile_mutations import (STATUS_PENDING, _get, _is_read, _put, build
 ALLOWED = (ProtocolError, NotConnectedError, SMBTimeout, OperationFailure, UnsupportedFeature)
 TIMEOUT = 2.0
 SLACK = 2.5  # a call may overrun its timeout by this much (scheduling of 32 threads)
+#: after a timeout the handle is closed with a fresh, short wait of its own (issue 10,
+#: finding 10): a call may take that much longer
+CLOSE_WAIT = CLOSE_AFTER_FAILURE_TIMEOUT
 WORKERS = 32
 SEED = 20240611
 BUDGET = 350  # mutated sessions per engine (unsigned) of ~1500 candidates
@@ -114,7 +118,7 @@ def _judge(name, out, baseline, signed, problems, read_mutated=False):
     if isinstance(out.error, NotConnectedError) and isinstance(out.error.__context__, ProtocolError):
         bad("the ProtocolError was hidden by a NotConnectedError raised while cleaning up")
     for op, secs in out.timings.items():
-        if secs > TIMEOUT + SLACK:
+        if secs > TIMEOUT + CLOSE_WAIT + SLACK:
             bad("%s took %.1fs (timeout %.1fs)" % (op, secs, TIMEOUT))
     for op, value in out.results.items():
         if op == "connect":
@@ -359,8 +363,11 @@ def test_endless_interim_and_foreign_responses(samba_factory, smb1):
     problems = []
     for name, out in results:
         _judge(name, out, baseline, False, problems)
-        if not isinstance(out.error, SMBTimeout) and out.error is not None and "foreign" not in name:
-            problems.append("%s: expected SMBTimeout, got %r" % (name, out.error))
+        # a second interim response for the same request is malformed ([MS-SMB2] 3.2.5.1.5:
+        # one per request): ProtocolError then, a timeout for the rest
+        expected = (SMBTimeout, ProtocolError) if "pending" in name else (SMBTimeout,)
+        if not isinstance(out.error, expected) and out.error is not None and "foreign" not in name:
+            problems.append("%s: expected %r, got %r" % (name, expected, out.error))
     assert not problems, "\n".join(problems)
 
 
@@ -453,28 +460,39 @@ def test_transport_deadline_under_a_flood():
 
 
 @pytest.mark.parametrize("smb1", ENGINES)
-def test_read_data_beyond_end_of_file(samba_factory, smb1):
-    """The READs sent ahead past a short read (the end of file) are answered with data, not
-    STATUS_END_OF_FILE: retrieveFile must not append it (nor leave a hole) -- the file ends
-    where the short read said."""
+def test_reads_stop_at_the_size_known_at_open(samba_factory, smb1):
+    """retrieveFile asks for exactly the bytes the open reported (as pysmb does): no READ
+    reaches past that size, so a server cannot append data beyond it, and a READ answered
+    with more than was asked for is malformed."""
     info, script, baseline = _recording(samba_factory, "default", smb1)
+    if smb1:
+        reads = [p for p in script.client_messages if p[4] == 0x2E]
+        # READ_ANDX words ([MS-CIFS] 2.2.4.42.1): Offset at 6, MaxCountOfBytesToReturn at 10,
+        # MaxCountHigh at 14, OffsetHigh at 20
+        ranges = [(_get(p, 33 + 6, "<I") | (_get(p, 33 + 20, "<I") << 32),
+                   _get(p, 33 + 10, "<H") | ((_get(p, 33 + 14, "<I") & 0xFFFF) << 16)) for p in reads]
+    else:
+        reads = [p for p in script.client_messages if _get(p, 12, "<H") == 8]
+        ranges = [(_get(p, 64 + 8, "<Q"), _get(p, 64 + 4, "<I")) for p in reads]
+    assert ranges and sorted(ranges)[0][0] == 0
+    assert max(off + n for off, n in ranges) == Hs.FILE_SIZE
+    assert sum(n for _off, n in ranges) == Hs.FILE_SIZE
     msgs = script.server_messages
     read_cmd = (lambda p: p[4] == 0x2E) if smb1 else (lambda p: _get(p, 12, "<H") == 8)
-    data_k = next(k for k, p in enumerate(msgs) if read_cmd(p) and len(p) > Hs.FILE_SIZE)
-    mid_at, fmt = (30, "<H") if smb1 else (24, "<Q")
-    cases = []
-    for k in range(data_k + 1, len(msgs)):
-        if not read_cmd(msgs[k]):
-            break
-        mid = _get(msgs[k], mid_at, fmt)
-        cases.append(("msg%d/data-past-eof" % k, k, send(lambda p, mid=mid: _put(msgs[data_k], mid_at, fmt, mid))))
-        cases.append(("msg%d/short-data-past-eof" % k, k,
-                      send(lambda p, mid=mid: _shorten_read(_put(msgs[data_k], mid_at, fmt, mid), smb1))))
-    assert cases
+    first = next(k for k, p in enumerate(msgs) if read_cmd(p))
+    cases = [("msg%d/read-longer-than-asked" % first, first,
+              send(lambda p: _lengthen_read(p, smb1)))]
     outcomes = run_cases(info, script, baseline, cases, smb1=smb1, signed=False)
     for name, out in outcomes.items():
-        if "retrieveFile" in out.results:
-            assert out.results["retrieveFile"] == baseline.results["retrieveFile"], name
+        assert "retrieveFile" not in out.results, name
+        assert isinstance(out.error, (ProtocolError, NotConnectedError)), (name, out.error)
+
+
+def _lengthen_read(p, smb1):
+    """A READ response carrying 100 bytes more than it was asked for."""
+    if smb1:
+        return _put(p, 33 + 10, "<H", _get(p, 33 + 10, "<H") + 100) + bytes(100)
+    return _put(p, 64 + 4, "<I", _get(p, 64 + 4, "<I") + 100) + bytes(100)
 
 
 def _shorten_read(p, smb1):

@@ -462,7 +462,7 @@ def test_open_engine_via_negotiate(samba_factory):
 
     info = samba_factory("smb1only")
     t = nt.connect(info.host, info.port, direct_tcp=True)
-    eng = negotiate_open(t, config(info, support_smb2=True), deadline())
+    eng = negotiate_open(t, config(info, support_smb2=True, allow_smb1=True), deadline())
     try:
         assert isinstance(eng, SMB1Engine)
         assert eng.authenticate(deadline())

@@ -454,13 +454,24 @@ class TestNTLMAuthenticator:
                 assert msg["lm_response"][8:] == bytes(16)
                 assert msg["nt_response"] == c.ntlm_v1_responses(PASSWORD, SERVER_CHALLENGE, True, cc)[0]
             else:
-                assert msg["nt_response"] == V1_NT_RESPONSE and msg["lm_response"] == V1_LM_RESPONSE
+                # no LM hash response unless asked for (lanman): the NT response goes twice
+                assert msg["nt_response"] == V1_NT_RESPONSE and msg["lm_response"] == V1_NT_RESPONSE
             # both challenges grant KEY_EXCH only in the plain v1 case
             if flags & ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH:
                 assert c.rc4(V1_SESSION_BASE_KEY, msg["encrypted_session_key"]) == auth.session_key
             else:
                 kx = c.kxkey(flags, V1_SESSION_BASE_KEY, msg["lm_response"], SERVER_CHALLENGE)
                 assert auth.session_key == kx and msg["encrypted_session_key"] == b""
+
+    def test_v1_lm_response_only_when_asked(self):
+        """[MS-NLMP] 3.3.1: the LM response (DESL of the LM hash) only with ``lanman=True``."""
+        auth = ntlm.NTLMAuthenticator(USER, PASSWORD, DOMAIN, WORKSTATION, use_ntlm_v2=False,
+                                      lanman=True)
+        auth.negotiate_message()
+        msg = ntlm.parse_authenticate_message(auth.authenticate_message(V1_CHALLENGE_MESSAGE))
+        assert msg["nt_response"] == V1_NT_RESPONSE and msg["lm_response"] == V1_LM_RESPONSE
+        nt, lm, _key = c.ntlm_v1_responses(PASSWORD, SERVER_CHALLENGE, False, lanman=False)
+        assert lm == nt == V1_NT_RESPONSE
 
     def test_anonymous(self):
         auth = ntlm.NTLMAuthenticator("", "", workstation="WS")

@@ -2,7 +2,6 @@
 
 import hashlib
 import struct
-import sys
 
 import pytest
 
@@ -67,20 +66,17 @@ def test_smb1_negotiate_request_layout():
 
 
 def test_smb1_dialect_choice():
-    assert smb1_dialects(cfg()) == ["NT LM 0.12", "SMB 2.002", "SMB 2.???"]
+    # "NT LM 0.12" only when SMB1 is allowed (opt-in) or asked for alone (SUPPORT_SMB2 = False)
+    assert smb1_dialects(cfg()) == ["SMB 2.002", "SMB 2.???"]
+    assert smb1_dialects(cfg(allow_smb1=True)) == ["NT LM 0.12", "SMB 2.002", "SMB 2.???"]
     assert smb1_dialects(cfg(support_smb2=False)) == ["NT LM 0.12"]
-    assert smb1_dialects(cfg(support_smb2x=False)) == ["NT LM 0.12", "SMB 2.002"]
-    assert smb1_dialects(cfg(dialects=(0x0311,))) == ["NT LM 0.12", "SMB 2.???"]
+    assert smb1_dialects(cfg(allow_smb1=True, support_smb2x=False)) == ["NT LM 0.12", "SMB 2.002"]
+    assert smb1_dialects(cfg(allow_smb1=True, dialects=(0x0311,))) == ["NT LM 0.12", "SMB 2.???"]
 
 
-def test_wildcard_then_311_with_contexts_and_preauth_hash():
-    t = Scripted(neg_response(0x02FF, 0), neg_response(0x0311, 1, CTX_311, 3))
-    e = open_engine(t, cfg(), 1e12)
-    assert e.dialect == 0x0311 and e.is_smb2
-    assert e.max_read_size == 8 << 20 and e.cipher_id == C.CIPHER_AES_128_GCM
-    req = t.sent[1]
+def _check_311_request(req, mid):
     h = parse_header(req)
-    assert h.command == C.NEGOTIATE and h.message_id == 1
+    assert req[:4] == b"\xfeSMB" and h.command == C.NEGOTIATE and h.message_id == mid
     count, mode, _r, caps = struct.unpack_from("<HHHI", req, 66)
     assert count == 5 and mode == C.NEGOTIATE_SIGNING_ENABLED
     assert struct.unpack_from("<5H", req, 100) == (0x0202, 0x0210, 0x0300, 0x0302, 0x0311)
@@ -89,6 +85,28 @@ def test_wildcard_then_311_with_contexts_and_preauth_hash():
     ctype, dlen = struct.unpack_from("<HH", req, ctx_off)
     assert (ctype, dlen) == (C.PREAUTH_INTEGRITY_CAPABILITIES, 38)
     assert struct.unpack_from("<HHH", req, ctx_off + 8) == (1, 32, C.HASH_SHA_512)
+
+
+def test_default_is_a_plain_smb2_negotiate():
+    """No SMB1 on the wire unless asked for: one SMB2 NEGOTIATE, MessageId 0."""
+    rsp = neg_response(0x0311, 0, CTX_311, 3)
+    t = Scripted(rsp)
+    e = open_engine(t, cfg(), 1e12)
+    assert e.dialect == 0x0311 and e.is_smb2 and len(t.sent) == 1
+    _check_311_request(t.sent[0], 0)
+    assert e.state.preauth_hash == hashlib.sha512(hashlib.sha512(bytes(64) + t.sent[0]).digest()
+                                                  + rsp).digest()
+    assert e.conn.next_message_id == 1
+
+
+def test_wildcard_then_311_with_contexts_and_preauth_hash():
+    t = Scripted(neg_response(0x02FF, 0), neg_response(0x0311, 1, CTX_311, 3))
+    e = open_engine(t, cfg(allow_smb1=True), 1e12)
+    assert t.sent[0][:4] == b"\xffSMB" and b"NT LM 0.12" in t.sent[0]
+    assert e.dialect == 0x0311 and e.is_smb2
+    assert e.max_read_size == 8 << 20 and e.cipher_id == C.CIPHER_AES_128_GCM
+    req = t.sent[1]
+    _check_311_request(req, 1)
     rsp = neg_response(0x0311, 1, CTX_311, 3)
     expected = hashlib.sha512(hashlib.sha512(bytes(64) + req).digest() + rsp).digest()
     assert e.state.preauth_hash == expected
@@ -98,26 +116,29 @@ def test_wildcard_then_311_with_contexts_and_preauth_hash():
 
 def test_direct_0202_answer():
     t = Scripted(neg_response(0x0202, 0, mode=3))
-    e = open_engine(t, cfg(), 1e12)
+    e = open_engine(t, cfg(allow_smb1=True), 1e12)
     assert e.dialect == 0x0202 and e.max_read_size == 65536 and e.server_requires_signing
     assert len(t.sent) == 1
 
 
 def test_restricted_dialects_and_bad_choices():
-    t = Scripted(neg_response(0x02FF, 0), neg_response(0x0210, 1))
+    t = Scripted(neg_response(0x0210, 0))
     e = open_engine(t, cfg(dialects=(0x0202, 0x0210)), 1e12)
     assert e.dialect == 0x0210
-    assert struct.unpack_from("<H", t.sent[1], 66)[0] == 2
-    t = Scripted(neg_response(0x02FF, 0), neg_response(0x0300, 1))
+    assert struct.unpack_from("<H", t.sent[0], 66)[0] == 2
+    t = Scripted(neg_response(0x0300, 0))
     with pytest.raises(ProtocolError):  # 3.0 was not offered
         open_engine(t, cfg(dialects=(0x0202, 0x0210)), 1e12)
     assert t.closed
-    t = Scripted(neg_response(0x02FF, 0), neg_response(0x0311, 1))  # no preauth context
+    t = Scripted(neg_response(0x0311, 0))  # no preauth context
     with pytest.raises(ProtocolError):
         open_engine(t, cfg(), 1e12)
     t = Scripted(neg_response(0x0202, 0, mode=3))
     with pytest.raises(UnsupportedFeature):  # server requires signing, client says never
         open_engine(t, cfg(sign_options=0), 1e12)
+    t = Scripted(neg_response(0x02FF, 0))  # the wildcard answers only an SMB1 NEGOTIATE
+    with pytest.raises(ProtocolError):
+        open_engine(t, cfg(), 1e12)
 
 
 @pytest.mark.parametrize("reply", [b"\x00\x01\x02\x03garbage", b"\xfeSMB" + bytes(20),
@@ -127,8 +148,8 @@ def test_malformed_answers(reply):
         open_engine(Scripted(reply), cfg(), 1e12)
 
 
-def test_smb1_answer_without_smb1_engine(monkeypatch):
-    monkeypatch.setitem(sys.modules, "smb.smb1.engine", None)
+def test_smb1_answer_to_an_smb2_negotiate_is_rejected():
     t = Scripted(b"\xffSMB\x72" + bytes(40))
-    with pytest.raises(UnsupportedFeature, match="SMB1"):
+    with pytest.raises(ProtocolError):
         open_engine(t, cfg(), 1e12)
+    assert t.closed
