@@ -115,7 +115,7 @@ def test_connect_errors_keep_the_socket_exception_types(samba):
     assert conn.sock is None
 
 
-def test_connect_timeout_is_also_socket_timeout():
+def test_connect_deadline_during_the_exchange_is_smbtimeout():
     # a listener that never completes the SMB exchange: the deadline hits during the protocol
     with socket.socket() as srv:
         srv.bind(("127.0.0.1", 0))
