@@ -15,26 +15,24 @@ import struct
 import uuid
 
 from smb.errors import ProtocolError
-# access mask bits ([MS-DTYP] 2.4.3): defined once in smb.fscc, re-exported under pysmb's names
-from smb.fscc import (  # noqa: F401
+# access mask bits ([MS-DTYP] 2.4.3) and SECURITY_INFORMATION bits (2.4.7), under pysmb's names:
+# defined once in smb.fscc / smb.smb_constants
+from smb.smb_constants import (  # noqa: F401
     ACCESS_SYSTEM_SECURITY,
+    DACL_SECURITY_INFORMATION,
     DELETE,
     GENERIC_ALL,
     GENERIC_EXECUTE,
     GENERIC_READ,
     GENERIC_WRITE,
+    GROUP_SECURITY_INFORMATION,
     MAXIMUM_ALLOWED,
+    OWNER_SECURITY_INFORMATION,
     READ_CONTROL,
+    SACL_SECURITY_INFORMATION,
     SYNCHRONIZE,
     WRITE_DAC,
     WRITE_OWNER,
-)
-# security information bits for QUERY_INFO / SET_INFO ([MS-DTYP] 2.4.7): defined in smb_constants
-from smb.smb_constants import (  # noqa: F401
-    DACL_SECURITY_INFORMATION,
-    GROUP_SECURITY_INFORMATION,
-    OWNER_SECURITY_INFORMATION,
-    SACL_SECURITY_INFORMATION,
 )
 
 # --- well-known SIDs ([MS-DTYP] 2.4.2.4), as strings (compare equal to SID objects) -------
