@@ -7,9 +7,12 @@ returns the server-service (type 0x20) names of the answer (4.2.18). Both return
 usable answer arrives in time.
 
 Transaction ids come from :mod:`secrets`; only responses carrying the id of the pending
-request (and, for a unicast query, coming from the queried address) count. Other datagrams are
+request count, and a name query's answer must name the queried name. With ``broadcast=True``
+(the default, as in pysmb) answers are accepted from any address, so that a query sent to a
+subnet broadcast address (``queryName(name, '192.168.1.255')``) gets its answers; with
+``broadcast=False`` only answers from the queried address count. Other datagrams are
 ignored. A response with the right id from the queried host that cannot be decoded raises
-:class:`smb.errors.ProtocolError`; malformed datagrams in broadcast mode are ignored.
+:class:`smb.errors.ProtocolError`; malformed datagrams from elsewhere are ignored.
 """
 
 from __future__ import annotations
@@ -22,15 +25,19 @@ from typing import Callable, List, Optional
 
 from smb.errors import NotConnectedError, ProtocolError
 from nmb import nmb_structs as ns
+from nmb.base import NBNS
+from nmb.nmb_constants import NETBIOS_NS_PORT, TYPE_CLIENT, TYPE_SERVER, TYPE_WORKSTATION  # noqa: F401
+from nmb.utils import split_name
 
 log = logging.getLogger("NMB.NetBIOS")
 
-NETBIOS_NS_PORT = 137
 _MAX_DATAGRAM = 0xFFFF
 
 
-class NetBIOS:
+class NetBIOS(NBNS):
     """Name queries over UDP (blocking)."""
+
+    log = log
 
     def __init__(self, broadcast: bool = True, listen_port: int = 0):
         self.broadcast = broadcast
@@ -79,8 +86,9 @@ class NetBIOS:
                 log.warning("queryName: no ip given and broadcast disabled; the query may not go anywhere")
             ip = "<broadcast>"
         packet = ns.build_name_query(trn_id, name, ns.TYPE_SERVER, broadcast=broadcast)
-        source = None if broadcast else self._resolve(ip)
+        source = self._expected_source(ip, broadcast)
         self.write(packet, ip, port)
+        wanted = (name.decode("latin-1") if isinstance(name, bytes) else name)[:15].upper()
 
         def accept(pkt: ns.NameServicePacket):
             if pkt.opcode == ns.OPCODE_WACK:
@@ -92,6 +100,8 @@ class NetBIOS:
                 return []
             for rr in pkt.answers:
                 if rr.rr_type == ns.TYPE_NB:
+                    if split_name(rr.name)[0].upper() != wanted.rstrip():
+                        return None  # an answer about another name: not ours
                     return [addr for _flags, addr in ns.name_query_addresses(rr.rdata)]
             raise ProtocolError("name query response without an NB record")
 
@@ -102,7 +112,7 @@ class NetBIOS:
                        timeout: float = 30) -> Optional[List[str]]:
         """Server names (type 0x20, padding stripped) registered on the node at ``ip``, or None."""
         trn_id = self._new_trn_id()
-        source = self._resolve(ip)
+        source = self._expected_source(ip, False)
         self.write(ns.build_node_status_request(trn_id), ip, port)
 
         def accept(pkt: ns.NameServicePacket):
@@ -125,6 +135,13 @@ class NetBIOS:
     def _new_trn_id() -> int:
         return 1 + secrets.randbelow(0xFFFF)
 
+    def _expected_source(self, ip: str, broadcast: bool):
+        """``(target, only_target)``: the queried address (None for a broadcast) and whether
+        answers must come from it (not for broadcasts, nor for a ``broadcast=True`` instance,
+        whose ``ip`` may be a subnet broadcast address)."""
+        target = None if broadcast else self._resolve(ip)
+        return target, not (broadcast or self.broadcast)
+
     @staticmethod
     def _resolve(ip: str) -> Optional[str]:
         try:
@@ -132,9 +149,11 @@ class NetBIOS:
         except (OSError, IndexError):
             return None
 
-    def _wait_for(self, trn_id: int, source: Optional[str], timeout: float,
+    def _wait_for(self, trn_id: int, source, timeout: float,
                   accept: Callable[[ns.NameServicePacket], Optional[list]]) -> Optional[list]:
-        """Receive until ``accept`` returns a list for a response to ``trn_id``, or time runs out."""
+        """Receive until ``accept`` returns a list for a response to ``trn_id``, or time runs out
+        (``source``: see :meth:`_expected_source`)."""
+        source, only_source = source
         if self.sock is None:
             raise NotConnectedError("NetBIOS socket is closed")
         deadline = time.monotonic() + (timeout if timeout is not None else 0)
@@ -149,13 +168,15 @@ class NetBIOS:
             except socket.timeout:
                 return None
             except ConnectionRefusedError:
-                continue  # ICMP port unreachable from an earlier datagram
+                if source is not None:
+                    return None  # ICMP port unreachable: no name service at the queried host
+                continue
             except OSError as e:
                 raise NotConnectedError("NetBIOS name service socket error: %s" % e) from e
             if len(data) < 2 or int.from_bytes(data[:2], "big") != trn_id:
                 continue
             from_target = source is not None and addr[0] == source
-            if source is not None and not from_target:
+            if only_source and not from_target:
                 log.debug("ignoring name service response from %s (queried %s)", addr[0], source)
                 continue
             try:

@@ -6,6 +6,7 @@ Name types ([MS-NBTE] / RFC 1001 16-byte names: the 16th byte), name-service pac
 """
 
 from nmb.framing import (  # noqa: F401
+    RETARGET_SESSION_RESPONSE as REGTARGET_SESSION_RESPONSE,  # pysmb's spelling
     CALLED_NAME_NOT_PRESENT,
     INSUFFICIENT_RESOURCES,
     NEGATIVE_SESSION_RESPONSE,
@@ -29,3 +30,22 @@ from nmb.nmb_structs import (  # noqa: F401
     TYPE_SERVER,
     TYPE_WORKSTATION,
 )
+
+#: UDP port of the name service and TCP port of the session service (RFC 1002 4.2.1, 4.3.1)
+NETBIOS_NS_PORT = 137
+NETBIOS_SESSION_PORT = 139
+
+# owner node types of NB_FLAGS ONT (RFC 1002 4.2.1.3), with pysmb's values
+NODE_B = 0x00
+NODE_P = 0x01
+NODE_M = 0x10
+NODE_RESERVED = 0x11
+
+#: pysmb's extra name type
+TYPE_UNKNOWN = 0x01
+#: name type -> description
+TYPE_NAMES = {
+    TYPE_UNKNOWN: "Unknown", TYPE_WORKSTATION: "Workstation", TYPE_CLIENT: "Client",
+    TYPE_SERVER: "Server", TYPE_MASTER_BROWSER: "Master Browser", TYPE_BROWSER: "Browser Server",
+    TYPE_DOMAIN_MASTER: "Domain Master",
+}

@@ -16,7 +16,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Tuple, Union
 
-from smb.errors import ProtocolError
+from smb.errors import NMBError, NotConnectedError, ProtocolError  # noqa: F401  (pysmb's names here)
+from nmb import framing
 from nmb.utils import decode_name_at, encode_scope, first_level_encode, netbios_name_bytes, split_name
 
 # --- header (RFC 1002 4.2.1.1) ---------------------------------------------------------
@@ -138,9 +139,11 @@ def build_name_query(trn_id: int, name: Union[str, bytes], name_type: int = TYPE
     return _header(trn_id, flags, qd=1) + encode_nb_name(name, name_type, scope) + _QTAIL.pack(TYPE_NB, CLASS_IN)
 
 
-def build_node_status_request(trn_id: int, scope: Optional[str] = None) -> bytes:
-    """NODE STATUS REQUEST (RFC 1002 4.2.17) for the wildcard name ``*``."""
-    return (_header(trn_id, OPCODE_QUERY << OPCODE_SHIFT, qd=1)
+def build_node_status_request(trn_id: int, scope: Optional[str] = None, *,
+                              broadcast: bool = False) -> bytes:
+    """NODE STATUS REQUEST (RFC 1002 4.2.17) for the wildcard name ``*`` (B set when broadcast)."""
+    flags = (OPCODE_QUERY << OPCODE_SHIFT) | (NM_B if broadcast else 0)
+    return (_header(trn_id, flags, qd=1)
             + encode_nb_name(WILDCARD_NAME, 0x00, scope) + _QTAIL.pack(TYPE_NBSTAT, CLASS_IN))
 
 
@@ -241,3 +244,46 @@ def node_status_names(rdata: bytes) -> List[NodeName]:
         name, ntype = split_name(raw)
         out.append(NodeName(name, ntype, flags))
     return out
+
+
+# --- session service packets, pysmb's decoder classes (RFC 1002 4.3.1; [MS-SMB2] 2.1) -------
+class NMBSessionMessage:
+    """One NetBIOS session packet: ``decode(data, offset)`` fills ``type``, ``flags`` and
+    ``data`` and returns the bytes used, or 0 while ``data`` holds less than a whole packet;
+    a malformed header raises :class:`NMBError`."""
+
+    HEADER_STRUCT_FORMAT = ">BBH"
+    HEADER_STRUCT_SIZE = struct.calcsize(HEADER_STRUCT_FORMAT)
+    _direct_tcp = False
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.type = 0
+        self.flags = 0
+        self.data = b""
+
+    def decode(self, data, offset):
+        if len(data) < offset + self.HEADER_STRUCT_SIZE:
+            return 0
+        try:
+            ptype, length = framing.decode_header(data, self._direct_tcp, offset)
+        except ProtocolError as e:
+            raise NMBError(e.message) from None
+        end = offset + self.HEADER_STRUCT_SIZE + length
+        if len(data) < end:
+            return 0
+        self.reset()
+        self.type = ptype
+        self.flags = 0 if self._direct_tcp else data[offset + 1]
+        self.data = bytes(data[offset + self.HEADER_STRUCT_SIZE:end])
+        return self.HEADER_STRUCT_SIZE + length
+
+
+class DirectTCPSessionMessage(NMBSessionMessage):
+    """The same for direct TCP (port 445): a zero byte and a 24-bit length."""
+
+    HEADER_STRUCT_FORMAT = ">I"
+    HEADER_STRUCT_SIZE = struct.calcsize(HEADER_STRUCT_FORMAT)
+    _direct_tcp = True

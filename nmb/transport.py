@@ -35,7 +35,7 @@ import socket
 import time
 from typing import Optional, Tuple
 
-from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
+from smb.errors import NotConnectedError, ProtocolError, SMBTimeout, connect_error, connect_timeout
 from nmb import framing
 from nmb.framing import (HEADER_SIZE, NEGATIVE_SESSION_RESPONSE, POSITIVE_SESSION_RESPONSE,
                          RETARGET_SESSION_RESPONSE, SERVER_NAME_TYPE, SESSION_KEEPALIVE,
@@ -72,28 +72,34 @@ def _nbytes(b) -> int:
     return b.nbytes if isinstance(b, memoryview) else len(b)
 
 
-def _open_socket(host: str, port: int, family: int, deadline: Optional[float]) -> socket.socket:
-    """A connected, non-blocking TCP socket with TCP_NODELAY and SO_KEEPALIVE."""
+def _open_socket(host: str, port: int, family: Optional[int], deadline: Optional[float]) -> socket.socket:
+    """A connected, non-blocking TCP socket with TCP_NODELAY and SO_KEEPALIVE.
+
+    ``family`` None (pysmb's default) accepts IPv4 and IPv6 addresses and host names. Failures
+    raise exceptions that are also the socket's own (``socket.gaierror``,
+    ``ConnectionRefusedError``, ``socket.timeout``...), as pysmb lets those through."""
     where = "%s:%d" % (host, port)
     try:
-        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-        raise NotConnectedError("cannot resolve %s for %s: %s" % (
-            host, getattr(family, "name", family), e)) from e
+        infos = socket.getaddrinfo(host, port, family or socket.AF_UNSPEC, socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise connect_error("cannot resolve %s for %s: %s" % (
+            host, getattr(family, "name", family or "any address family"), e.strerror), e) from e
+    except UnicodeError as e:
+        raise connect_error("cannot resolve %s: %s" % (host, e), socket.gaierror(socket.EAI_NONAME, str(e))) from e
     last = None
     for af, kind, proto, _canon, addr in infos:
         remaining = None
         if deadline is not None:
             remaining = deadline - _monotonic()
             if remaining <= 0:
-                raise SMBTimeout("timed out connecting to %s" % where)
+                raise connect_timeout("timed out connecting to %s" % where)
         sock = socket.socket(af, kind, proto)
         try:
             sock.settimeout(remaining)
             sock.connect(addr)
         except socket.timeout as e:
             sock.close()
-            raise SMBTimeout("timed out connecting to %s" % where) from e
+            raise connect_timeout("timed out connecting to %s" % where) from e
         except OSError as e:
             sock.close()
             last = e
@@ -105,7 +111,9 @@ def _open_socket(host: str, port: int, family: int, deadline: Optional[float]) -
             pass
         sock.setblocking(False)
         return sock
-    raise NotConnectedError("could not connect to %s: %s" % (where, last or "no address")) from last
+    if last is None:
+        last = socket.gaierror(socket.EAI_NONAME, "no address")
+    raise connect_error("could not connect to %s: %s" % (where, last.strerror or last), last) from last
 
 
 class Transport:
@@ -141,7 +149,7 @@ class Transport:
     # --- construction ---------------------------------------------------------------
     @classmethod
     def connect(cls, host: str, port: int, *, direct_tcp: bool, my_name: str = "",
-                remote_name: str = "", sock_family: int = socket.AF_INET,
+                remote_name: str = "", sock_family: Optional[int] = None,
                 timeout: Optional[float] = 60.0, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
                 called_name_type: int = SERVER_NAME_TYPE,
                 calling_name_type: int = WORKSTATION_NAME_TYPE) -> "Transport":

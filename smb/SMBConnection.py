@@ -11,26 +11,43 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 import threading
 from contextlib import contextmanager
 from typing import Dict, List, Optional
 
 import nmb.transport
+from nmb.nmb_constants import TYPE_SERVER
 from smb import fscc, smb_structs
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
 from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Timeout, Tree
-from smb.errors import ProtocolError, UnsupportedFeature
+from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature  # noqa: F401 (pysmb exports it here)
+from smb.ntstatus import STATUS_FILE_IS_A_DIRECTORY, STATUS_NO_SUCH_FILE
 from smb.operations import (
     ListingNames,
     Progress,
     entry_to_shared_file,
+    has_wildcard,
     join,
     matches_search,
     normalize_path,
     split_parent,
 )
-from smb.smb_constants import ATTR_NORMAL
+from smb.smb_constants import *  # noqa: F401,F403  (pysmb's SMBConnection module exports them)
+from smb.smb_constants import (
+    ATTR_NORMAL,
+    SMB_FILE_ATTRIBUTE_ARCHIVE,
+    SMB_FILE_ATTRIBUTE_DIRECTORY,
+    SMB_FILE_ATTRIBUTE_HIDDEN,
+    SMB_FILE_ATTRIBUTE_INCL_NORMAL,
+    SMB_FILE_ATTRIBUTE_READONLY,
+    SMB_FILE_ATTRIBUTE_SYSTEM,
+)
+from smb.smb_structs import *  # noqa: F401,F403
+from smb.smb_structs import SUPPORT_EXTENDED_SECURITY, SUPPORT_SMB2  # noqa: F401
+
+#: listPath's default search: every entry (pysmb's default)
+_SEARCH_ALL = (SMB_FILE_ATTRIBUTE_READONLY | SMB_FILE_ATTRIBUTE_HIDDEN | SMB_FILE_ATTRIBUTE_SYSTEM
+               | SMB_FILE_ATTRIBUTE_DIRECTORY | SMB_FILE_ATTRIBUTE_ARCHIVE | SMB_FILE_ATTRIBUTE_INCL_NORMAL)
 
 log = logging.getLogger("SMB.SMBConnection")
 
@@ -70,7 +87,16 @@ class SMBConnection:
     :param use_kerberos: (keyword only) authenticate with Kerberos instead of NTLM; with
         ``kdc``, ``realm``, ``keytab``, ``ccache``, ``service_principal`` and ``ntlm_fallback``
         (try Kerberos, use NTLM when no ticket can be had). See ``docs/kerberos.rst``.
+
+    After :meth:`connect` the connection carries pysmb's state attributes: ``sock`` (the
+    socket, None once closed), ``is_using_smb2``, ``has_negotiated``, ``has_authenticated``,
+    ``is_signing_active``, ``connected_trees`` (share name -> tree id), ``capabilities``,
+    ``security_mode``, ``max_read_size`` / ``max_write_size`` / ``max_transact_size``,
+    ``max_buffer_size``, ``max_mpx_count``, ``max_raw_size``, ``session_id`` and ``uid``.
+    ``signing_session_key`` stays None: session keys are not handed out.
     """
+
+    log = logging.getLogger("SMB.SMBConnection")
 
     #: never sign (access fails where the server requires signing)
     SIGN_NEVER = 0
@@ -85,9 +111,11 @@ class SMBConnection:
                  use_kerberos=False, kdc=None, realm=None, keytab=None, ccache=None,
                  service_principal=None, ntlm_fallback=False):
         self.username = username
-        self.password = password
-        self.my_name = my_name
-        self.remote_name = remote_name
+        self._password = password
+        # NetBIOS names are upper case (pysmb upper-cases them too)
+        self.my_name = (my_name or "").upper()
+        self.remote_name = (remote_name or "").upper()
+        self.host_type = TYPE_SERVER
         self.domain = domain
         self.use_ntlm_v2 = use_ntlm_v2
         self.sign_options = sign_options
@@ -104,27 +132,78 @@ class SMBConnection:
             self._kerberos = KerberosOptions(kdc=kdc, realm=realm, keytab=keytab, ccache=ccache,
                                              service_principal=service_principal, ntlm_fallback=ntlm_fallback)
         self.auth_result: Optional[bool] = None
+        self.is_busy = False
+        self.pbar = None  # progress bars are closed when their transfer ends
+        self.use_plaintext_authentication = False  # never: passwords do not leave in clear
+        self.signing_session_key = None  # session keys are not handed out
+        self.signing_challenge_response = None
         self._engine: Optional[Engine] = None
         self._trees: Dict[str, Tree] = {}
         self._tree_lock = threading.Lock()
         self._tree_locks: Dict[str, threading.Lock] = {}
+        self._mirror_state(None)
+
+    @property
+    def password(self):
+        """The password; a callable given as password is called each time it is read."""
+        return self._password() if callable(self._password) else self._password
+
+    @password.setter
+    def password(self, value):
+        self._password = value
 
     def __repr__(self):
         return "<SMBConnection %s@%s%s>" % (self.username, self.remote_name,
                                               " connected" if self._engine else "")
 
+    def _mirror_state(self, engine) -> None:
+        """pysmb's state attributes, from the engine (None: not connected)."""
+        neg = getattr(engine, "negotiate_response", None) or getattr(engine, "neg", None)
+        session = getattr(engine, "session", None)
+        transport = getattr(engine, "transport", None) or getattr(getattr(engine, "conn", None),
+                                                                  "transport", None)
+        self.sock = getattr(transport, "sock", None)
+        self.is_using_smb2 = bool(engine is not None and engine.is_smb2)
+        self.has_negotiated = engine is not None
+        self.has_authenticated = bool(engine is not None and self.auth_result)
+        self.is_signing_active = bool(getattr(engine, "signing_active", getattr(engine, "signing", False)))
+        self.connected_trees = {}
+        self.capabilities = getattr(neg, "capabilities", 0)
+        self.security_mode = getattr(neg, "security_mode", 0)
+        self.max_read_size = getattr(engine, "max_read_size", 0)
+        self.max_write_size = getattr(engine, "max_write_size", 0)
+        self.max_transact_size = getattr(engine, "max_transact_size", 0)
+        self.max_buffer_size = getattr(neg, "max_buffer_size", 0)
+        self.max_mpx_count = getattr(neg, "max_mpx_count", 0)
+        self.max_raw_size = getattr(neg, "max_raw_size", 0)
+        self.session_id = getattr(session, "session_id", 0)
+        self.uid = getattr(getattr(engine, "conn", None), "uid", 0) if engine is not None and not engine.is_smb2 else 0
+
+    def onAuthOK(self):
+        """Called by :meth:`connect` when authentication succeeded (a hook, as in pysmb)."""
+        self.auth_result = True
+
+    def onAuthFailed(self):
+        """Called by :meth:`connect` when the server rejected the credentials."""
+        self.auth_result = False
+
     # ------------------------------------------------------------------ lifecycle
-    def connect(self, ip, port=139, sock_family=socket.AF_INET, timeout=60):
+    def connect(self, ip, port=139, sock_family=None, timeout=60):
         """Connect, negotiate the dialect and authenticate.
 
+        :param sock_family: None (any: IPv4 or IPv6 address, or a host name), or
+            ``socket.AF_INET`` / ``socket.AF_INET6`` to insist on one
         :return: True if authentication succeeded, False if the server rejected the
-            credentials. Other failures raise (``NotConnectedError``, ``SMBTimeout``,
-            ``ProtocolError``).
+            credentials. Other failures raise: ``NotConnectedError`` (for a failed TCP connect
+            also the socket's own ``ConnectionRefusedError``, ``socket.gaierror``...),
+            ``SMBTimeout`` (also ``socket.timeout`` for the TCP connect), ``ProtocolError``.
         """
         self.close()
+        self.auth_result = None
+        self._mirror_state(None)
         wait = Timeout(timeout)
         config = ClientConfig(
-            username=self.username, password=self.password, domain=self.domain,
+            username=self.username, password=self._password, domain=self.domain,
             my_name=self.my_name, remote_name=self.remote_name, use_ntlm_v2=self.use_ntlm_v2,
             sign_options=self.sign_options, require_encryption=self.require_encryption,
             support_smb2=smb_structs.SUPPORT_SMB2, support_smb2x=smb_structs.SUPPORT_SMB2x,
@@ -143,25 +222,31 @@ class SMBConnection:
                 # SMB1 has no standard encryption: refuse before sending credentials
                 raise UnsupportedFeature("require_encryption: the server negotiated SMB1 (NT LM 0.12), "
                                          "which has no encryption (SMB 3.0 or later is needed)")
-            self.auth_result = bool(engine.authenticate(wait))
+            ok = bool(engine.authenticate(wait))
         except BaseException:
             transport.close()
             raise
-        if not self.auth_result:
+        if not ok:
             refusal = getattr(engine, "refusal", None)
             if refusal:
                 log.warning("session refused: %s", refusal)
             else:
                 log.info("authentication failed for user %r", self.username)
             engine.close()
+            self.onAuthFailed()
             return False
         self._engine = engine
-        return True
+        self.auth_result = True
+        self._mirror_state(engine)
+        self.onAuthOK()
+        return bool(self.auth_result)
 
     def close(self):
         """Log off (which also ends the tree connects) and close the socket. Safe to call twice."""
         engine, self._engine = self._engine, None
         self._trees = {}
+        self.sock = None
+        self.connected_trees = {}
         if engine is None:
             return
         try:
@@ -219,6 +304,7 @@ class SMBConnection:
             if tree is None:
                 tree = engine.tree_connect(service_name, wait)
                 self._trees[key] = tree
+                self.connected_trees[service_name] = tree.tree_id
         return tree
 
     @contextmanager
@@ -277,12 +363,15 @@ class SMBConnection:
         return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
 
     # ------------------------------------------------------------------ listings
-    def listPath(self, service_name, path, search=0x37, pattern="*", timeout=30):
+    def listPath(self, service_name, path, search=_SEARCH_ALL, pattern="*", timeout=30):
         """List the folder ``path`` on ``service_name`` (with '.' and '..').
 
-        :param search: ``SMB_FILE_ATTRIBUTE_*`` bits: hidden, system and directory entries are
-            listed only when named (the default, 0x37, names them all)
-        :param pattern: wildcard filter applied by the server (``*``, ``?``)
+        :param search: pysmb's rule: an entry whose low attribute byte is 0 or ATTR_NORMAL is
+            listed when ``search`` is ``SMB_FILE_ATTRIBUTE_NORMAL`` (0) or includes
+            ``SMB_FILE_ATTRIBUTE_INCL_NORMAL``; any other entry when it has one of the
+            ``search`` attribute bits. The default lists everything.
+        :param pattern: wildcard filter applied by the server (``*``, ``?``); a pattern that
+            matches nothing gives ``[]``
         :return: a list of :class:`smb.base.SharedFile`
         """
         wait = Timeout(timeout)
@@ -325,9 +414,10 @@ class SMBConnection:
                             share_access=_SHARE_ALL) as o:
                 to_epoch = fscc.filetime_to_epoch
                 name = split_parent(npath)[1]
+                # pysmb puts the name in short_name too
                 return SharedFile(to_epoch(o.creation_time), to_epoch(o.last_access_time),
                                   to_epoch(o.last_write_time), to_epoch(o.change_time),
-                                  o.end_of_file, o.allocation_size, o.file_attributes, "", name)
+                                  o.end_of_file, o.allocation_size, o.file_attributes, name, name)
 
     def getSecurity(self, service_name, path, timeout=30):
         """The security descriptor (owner, group, DACL) of ``path``:
@@ -347,7 +437,7 @@ class SMBConnection:
 
     # ------------------------------------------------------------------ transfers
     def retrieveFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
-                     tqdm_kwargs=None):
+                     tqdm_kwargs={}):  # noqa: B006  (pysmb's default; never modified)
         """Download ``path`` into ``file_obj`` (anything with ``write``).
 
         :return: ``(file_attributes, number_of_bytes_written)``
@@ -356,7 +446,7 @@ class SMBConnection:
                                            show_progress=show_progress, tqdm_kwargs=tqdm_kwargs)
 
     def retrieveFileFromOffset(self, service_name, path, file_obj, offset=0, max_length=-1,
-                               timeout=30, show_progress=False, tqdm_kwargs=None):
+                               timeout=30, show_progress=False, tqdm_kwargs={}):  # noqa: B006
         """Download up to ``max_length`` bytes (all when negative) of ``path`` from ``offset``.
 
         :return: ``(file_attributes, number_of_bytes_written)``
@@ -388,7 +478,7 @@ class SMBConnection:
                 return o.file_attributes, n
 
     def storeFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
-                  tqdm_kwargs=None):
+                  tqdm_kwargs={}):  # noqa: B006
         """Upload ``file_obj`` (anything with ``read``) to ``path``, replacing any existing file.
 
         :return: the number of bytes uploaded
@@ -397,7 +487,7 @@ class SMBConnection:
                                         show_progress=show_progress, tqdm_kwargs=tqdm_kwargs)
 
     def storeFileFromOffset(self, service_name, path, file_obj, offset=0, truncate=False,
-                            timeout=30, show_progress=False, tqdm_kwargs=None):
+                            timeout=30, show_progress=False, tqdm_kwargs={}):  # noqa: B006
         """Write ``file_obj``'s contents into ``path`` from ``offset``, creating the file when
         missing; with ``truncate`` an existing file is emptied first.
 
@@ -443,12 +533,16 @@ class SMBConnection:
 
     def deleteFiles(self, service_name, path_file_pattern, delete_matching_folders=False, timeout=30):
         """Delete the files matching ``path_file_pattern`` (wildcards allowed in its last
-        component). With ``delete_matching_folders``, matching folders are deleted too, with
-        everything in them."""
+        component; a pattern matching nothing deletes nothing). With
+        ``delete_matching_folders``, matching folders are deleted too, with everything in
+        them; without it, naming a folder exactly raises OperationFailure (as in pysmb)."""
         wait = Timeout(timeout)
         parent, pattern = split_parent(normalize_path(path_file_pattern))
         with self._failure("delete", service_name, path_file_pattern):
             tree = self._tree(service_name, wait)
+            if pattern and not has_wildcard(pattern):
+                self._delete_exact(tree, join(parent, pattern), delete_matching_folders, wait)
+                return
             for entry in self._entries(tree, parent, pattern or "*", wait):
                 target = join(parent, entry.file_name)
                 if entry.file_attributes & fscc.FILE_ATTRIBUTE_DIRECTORY:
@@ -492,18 +586,34 @@ class SMBConnection:
         return data
 
     # ------------------------------------------------------------------ helpers
-    def _listing(self, tree, parent, pattern, wait):
-        """The entries of a directory listing, every name checked (:class:`ListingNames`)."""
+    def _listing(self, tree, path, pattern, wait):
+        """Directory entries (``fscc.DirectoryEntry``) of ``path`` matching ``pattern``, every
+        name checked (:class:`ListingNames`); none when nothing matches (the server's
+        STATUS_NO_SUCH_FILE, as pysmb treats it)."""
+        engine = self._need_engine()
         names = ListingNames()
-        for page in self._need_engine().list_directory(tree, parent, pattern, wait):
-            for entry in fscc.parse_both_directory_information(page):
-                names.check(entry.file_name)
-                yield entry
+        try:
+            for page in engine.list_directory(tree, path, pattern, wait):
+                for entry in fscc.DIRECTORY_PARSERS[engine.listing_class](page):
+                    names.check(entry.file_name)
+                    yield entry
+        except OperationFailure as e:
+            if e.status != STATUS_NO_SUCH_FILE:
+                raise
 
     def _entries(self, tree, parent, pattern, wait):
         """Entries of ``parent`` matching ``pattern``, without '.' and '..'."""
         return [e for e in self._listing(tree, parent, pattern, wait)
                 if e.file_name not in (".", "..")]
+
+    def _delete_exact(self, tree, path, with_folders, wait):
+        """Delete the file ``path``; a folder only ``with_folders`` (recursively)."""
+        try:
+            self._delete(tree, path, False, wait)
+        except OperationFailure as e:
+            if not (with_folders and e.status == STATUS_FILE_IS_A_DIRECTORY):
+                raise
+            self._delete_tree(tree, path, wait)
 
     def _delete(self, tree, path, is_directory, wait):
         options = fscc.FILE_DIRECTORY_FILE if is_directory else fscc.FILE_NON_DIRECTORY_FILE
@@ -527,3 +637,7 @@ class SMBConnection:
                         share_access=_SHARE_ALL) as o:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
                                   wait)
+
+
+#: pysmb's base class of SMBConnection; here the same class (``smb.base.SMB`` too)
+SMB = SMBConnection

@@ -2,9 +2,14 @@
 exceptions (``NotReadyError``, ``NotConnectedError``, ``SMBTimeout``, ``OperationFailure``,
 plus ``ProtocolError``).
 
+As pysmb's ``smb.base`` does, the module also carries the names of ``smb.smb_constants``,
+``smb.smb2_constants``, ``smb.smb_structs`` and ``smb.smb2_structs``. ``SMB`` (pysmb's base
+class of ``SMBConnection``) is :class:`smb.SMBConnection.SMBConnection` itself.
+
 Share types follow [MS-SRVS] 2.2.2.4; file attributes [MS-FSCC] 2.6.
 """
 
+from smb import ntlm, securityblob  # noqa: F401
 from smb.errors import (  # noqa: F401  (pysmb's names live here)
     NotConnectedError,
     NotReadyError,
@@ -13,13 +18,23 @@ from smb.errors import (  # noqa: F401  (pysmb's names live here)
     SMBTimeout,
     UnsupportedFeature,
 )
-from smb.smb_constants import (
-    ATTR_DEVICE,
-    ATTR_DIRECTORY,
-    ATTR_NORMAL,
-    ATTR_READONLY,
-    ATTR_VOLUME,
-)
+from smb.security_descriptors import SecurityDescriptor  # noqa: F401
+from smb.smb2_constants import *  # noqa: F401,F403
+from smb.smb2_structs import *  # noqa: F401,F403
+from smb.smb_constants import *  # noqa: F401,F403
+from smb.smb_constants import ATTR_DIRECTORY, ATTR_NORMAL, ATTR_READONLY
+from smb.smb_structs import *  # noqa: F401,F403
+from smb.utils import convertEpochToFILETIME, convertFILETIMEtoEpoch  # noqa: F401
+
+
+def __getattr__(name):
+    # pysmb's SMB class is SMBConnection's base; here SMBConnection plays its part (imported
+    # lazily: smb.SMBConnection imports this module)
+    if name == "SMB":
+        from smb.SMBConnection import SMBConnection
+
+        return SMBConnection
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 class SharedDevice:
@@ -90,10 +105,10 @@ class SharedFile:
 
     @property
     def isNormal(self):
-        """True for a regular file: not a folder, a volume label or a device."""
-        if self.file_attributes & (ATTR_DIRECTORY | ATTR_VOLUME | ATTR_DEVICE):
-            return False
-        return True
+        """pysmb's "normal" file: the attributes are exactly ATTR_NORMAL, or their low byte
+        (read-only, hidden, system, volume, directory, archive, device, normal) is 0; other
+        bits (temporary, sparse, compressed, ...) do not count."""
+        return self.file_attributes == ATTR_NORMAL or (self.file_attributes & 0xFF) == 0
 
     @property
     def isNormalAttribute(self):

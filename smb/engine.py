@@ -14,7 +14,7 @@ Conventions, for every engine:
 * Every method may be called from any number of threads at once.
 * A server error status raises :class:`smb.errors.OperationFailure` with ``status`` set to the
   NTSTATUS (SMB1 DOS error classes are mapped to NTSTATUS) and ``smb_messages`` holding
-  records (``smb.errors.SMBMessageRecord``) of the responses of the failed operation. The
+  the request and response records (``smb.records``: pysmb's ``SMBMessage`` / ``SMB2Message``) of the failed operation. The
   facade re-raises with a message naming the operation and the path.
 * Malformed, unsigned-where-required or forged server data raises
   :class:`smb.errors.ProtocolError`; after that the connection is unusable (``NotConnectedError``
@@ -220,6 +220,10 @@ class Engine(abc.ABC):
     max_transact_size: int = 65536
     #: the connection (an :class:`smb.mux.Multiplexer`)
     conn = None
+    #: the [MS-FSCC] information class of the buffers :meth:`list_directory` yields:
+    #: FileIdBothDirectoryInformation (37), or FileBothDirectoryInformation (3) on an SMB1
+    #: server without SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO; parse with fscc.DIRECTORY_PARSERS
+    listing_class: int = fscc.FileIdBothDirectoryInformation
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -372,9 +376,10 @@ class Engine(abc.ABC):
     # --- directories and information -------------------------------------------------------
     @abc.abstractmethod
     def list_directory(self, tree: Tree, path: str, pattern: str, timeout: Timeout) -> Iterator[memoryview]:
-        """Yield the raw buffers of FileBothDirectoryInformation entries ([MS-FSCC] 2.4.8,
-        the same layout as SMB1 SMB_FIND_FILE_BOTH_DIRECTORY_INFO), one buffer per server
-        response, until the listing ends (every page). An empty folder yields '.' and '..' as the
+        """Yield the raw buffers of directory entries of class :attr:`listing_class`
+        (FileIdBothDirectoryInformation, [MS-FSCC] 2.4.17, the same layout as SMB1
+        SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO), one buffer per server response, until the
+        listing ends (every page). An empty folder yields '.' and '..' as the
         server returns them. A missing path raises OperationFailure."""
 
     @abc.abstractmethod

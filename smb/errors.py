@@ -1,16 +1,28 @@
 """The library's exceptions, in one place.
 
 pysmb's names are kept and re-exported where pysmb has them:
-``smb.base`` (NotReadyError, NotConnectedError, SMBTimeout, OperationFailure) and
-``smb.smb_structs`` (ProtocolError, UnsupportedFeature).
+``smb.base`` (NotReadyError, NotConnectedError, SMBTimeout, OperationFailure),
+``smb.smb_structs`` (ProtocolError, UnsupportedFeature) and ``nmb.nmb_structs`` (NMBError,
+NotConnectedError).
+
+Failures of the TCP connect itself keep the standard library's exception types, as pysmb
+lets them through: :func:`connect_error` and :func:`connect_timeout` build exceptions that
+are both this library's (``NotConnectedError``, ``SMBTimeout``) and the ``OSError`` subclass
+the socket raised (``ConnectionRefusedError``, ``socket.gaierror``, ``socket.timeout``...).
 """
+
+import socket
 
 
 class NotReadyError(Exception):
     """The connection is not authenticated yet (or authentication failed)."""
 
 
-class NotConnectedError(Exception):
+class NMBError(Exception):
+    """A NetBIOS-level failure (pysmb's ``nmb.nmb_structs.NMBError``)."""
+
+
+class NotConnectedError(NMBError):
     """The connection was refused, reset, or closed by the peer, or it was closed locally."""
 
 
@@ -38,23 +50,6 @@ class UnsupportedFeature(Exception):
     """The server or the negotiated dialect lacks a feature the operation needs."""
 
 
-class SMBMessageRecord:
-    """A minimal record of one SMB response, as carried in ``OperationFailure.smb_messages``.
-
-    pysmb users read ``.status`` (the NTSTATUS) and sometimes ``.command``.
-    """
-
-    __slots__ = ("command", "status", "mid")
-
-    def __init__(self, command, status, mid=0):
-        self.command = command
-        self.status = status
-        self.mid = mid
-
-    def __repr__(self):
-        return "<SMB message command=0x%02X status=0x%08X mid=%d>" % (self.command, self.status, self.mid)
-
-
 class OperationFailure(Exception):
     """A file operation failed on the server.
 
@@ -77,3 +72,30 @@ class OperationFailure(Exception):
         from smb.ntstatus import status_name
 
         return "%s (%s, 0x%08X)" % (self.message, status_name(self.status), self.status)
+
+
+_DUAL_CLASSES = {}
+
+
+def _dual(ours, os_class):
+    """A subclass of both ``ours`` and ``os_class`` (made once per pair)."""
+    cls = _DUAL_CLASSES.get((ours, os_class))
+    if cls is None:
+        cls = type(os_class.__name__, (ours, os_class), {
+            "__module__": __name__,
+            "__doc__": "%s that is also a %s." % (ours.__name__, os_class.__name__)})
+        _DUAL_CLASSES[(ours, os_class)] = cls
+    return cls
+
+
+def connect_error(message: str, os_error: OSError) -> NotConnectedError:
+    """A NotConnectedError that is also ``os_error``'s class (``errno`` kept)."""
+    cls = _dual(NotConnectedError, type(os_error))
+    if os_error.errno is None:
+        return cls(message)
+    return cls(os_error.errno, message)
+
+
+def connect_timeout(message: str) -> SMBTimeout:
+    """An SMBTimeout that is also a ``socket.timeout`` (``TimeoutError``)."""
+    return _dual(SMBTimeout, socket.timeout)(message)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 
-from smb.errors import (NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord,
-                        UnsupportedFeature)
+from smb.errors import NotConnectedError, ProtocolError, UnsupportedFeature
+from smb.records import smb2_failure_from_bytes
 from smb.smb1 import header as SMB1_H
 from smb.smb1 import messages as SMB1_M
 from smb.smb2 import constants as C
@@ -150,8 +150,7 @@ def _smb2_after_multiprotocol(conn, config, data, deadline):
         raise ProtocolError("unexpected SMB2 message in answer to the SMB1 NEGOTIATE: %r" % hdr)
     conn.credits += hdr.credits
     if hdr.status != C.STATUS_SUCCESS:
-        raise OperationFailure("NEGOTIATE failed", [SMBMessageRecord(hdr.command, hdr.status, 0)],
-                               status=hdr.status)
+        raise smb2_failure_from_bytes("NEGOTIATE failed", data)
     neg = M.parse_negotiate_response(data)
     if neg.dialect == C.DIALECT_WILDCARD:
         state = negotiate(conn, config, deadline)

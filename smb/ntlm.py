@@ -23,6 +23,8 @@ from typing import Callable, List, Optional, Tuple, Union
 
 from smb import ntlm_crypto as crypto
 from smb.errors import ProtocolError
+from smb.utils.md4 import MD4  # noqa: F401  (pysmb's ntlm module exposes it)
+from smb.utils.rc4 import RC4_encrypt  # noqa: F401
 
 # --- [MS-NLMP] 2.2.2.5 NEGOTIATE flags, with pysmb's names -----------------------------------
 NTLM_NegotiateUnicode = 0x00000001
@@ -57,6 +59,11 @@ NTLM_Unknown1 = 0x10000000
 NTLM_Negotiate128 = 0x20000000
 NTLM_NegotiateKeyExchange = 0x40000000
 NTLM_Negotiate56 = 0x80000000
+
+#: the flags pysmb's NEGOTIATE_MESSAGE carries (this library's are :data:`CLIENT_FLAGS`)
+NTLM_FLAGS = (NTLM_NegotiateUnicode | NTLM_RequestTarget | NTLM_NegotiateSign | NTLM_NegotiateNTLM
+              | NTLM_NegotiateAlwaysSign | NTLM_NegotiateExtendedSecurity | NTLM_NegotiateTargetInfo
+              | NTLM_NegotiateVersion | NTLM_Negotiate128 | NTLM_NegotiateKeyExchange)
 
 # the same, with the names [MS-NLMP] uses
 NTLMSSP_NEGOTIATE_UNICODE = NTLM_NegotiateUnicode
@@ -365,13 +372,25 @@ def decodeChallengeMessage(ntlm_data):
     return msg.server_challenge, msg.flags, msg.target_info
 
 
-def generateAuthenticateMessage(challenge_flags, nt_response, lm_response, session_key, user,
+def generateAuthenticateMessage(challenge_flags, nt_response, lm_response, request_session_key, user,
                                 domain="WORKGROUP", workstation="LOCALHOST"):
-    """AUTHENTICATE_MESSAGE for the flags the server chose; ``session_key`` is the encrypted
-    random session key (only sent with NTLMSSP_NEGOTIATE_KEY_EXCH)."""
+    """AUTHENTICATE_MESSAGE for the flags the server chose, and the session key to sign with:
+    ``(message, signing_key)``.
+
+    ``request_session_key`` is the key the challenge response produced (the KeyExchangeKey).
+    When the server negotiated NTLMSSP_NEGOTIATE_KEY_EXCH, a random exported session key is
+    made and sent encrypted under it ([MS-NLMP] 3.1.5.1.2); otherwise ``request_session_key``
+    itself is the session key and nothing is sent in the EncryptedRandomSessionKey field.
+    """
     flags = _authenticate_flags(challenge_flags)
-    key = session_key if (flags & NTLMSSP_NEGOTIATE_KEY_EXCH and session_key) else b""
-    return build_authenticate_message(flags, lm_response, nt_response, domain, user, workstation, key)
+    if flags & NTLMSSP_NEGOTIATE_KEY_EXCH and request_session_key:
+        signing_key = secrets.token_bytes(16)
+        encrypted = crypto.rc4(request_session_key, signing_key)
+    else:
+        signing_key, encrypted = request_session_key, b""
+    message = build_authenticate_message(flags, lm_response, nt_response, domain, user, workstation,
+                                         encrypted)
+    return message, signing_key
 
 
 def generateChallengeResponseV1(password, server_challenge, has_extended_security=False,
@@ -405,6 +424,21 @@ def generateChallengeResponseV2(password, user, server_challenge, server_info, d
     if server_ts is not None:
         lm = bytes(24)
     return nt, lm, base
+
+
+def MD5(s) -> bytes:
+    """MD5 digest of ``s``."""
+    return crypto.md5(bytes(s))
+
+
+def expandDesKey(key) -> bytes:
+    """A 7-byte key spread over the 8 bytes of a DES key (parity bits left zero)."""
+    return crypto.expand_des_key(bytes(key))
+
+
+def DESL(K, D) -> bytes:
+    """DESL(K, D) of [MS-NLMP] 6: 24 bytes."""
+    return crypto.desl(bytes(K), bytes(D))
 
 
 def _resolve(password) -> str:

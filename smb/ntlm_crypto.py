@@ -67,7 +67,7 @@ def rc4(key: bytes, data: bytes) -> bytes:
     return ARC4.new(key).encrypt(data)
 
 
-def _expand_des_key(key7: bytes) -> bytes:
+def expand_des_key(key7: bytes) -> bytes:
     """Spread 56 key bits over 8 bytes (7 bits each, low bit left for parity)."""
     bits = int.from_bytes(key7, "big")
     out = bytearray(8)
@@ -78,7 +78,7 @@ def _expand_des_key(key7: bytes) -> bytes:
 
 def des_encrypt(key7: bytes, block: bytes) -> bytes:
     """DES of one 8-byte block with a 7-byte key ([MS-NLMP] 6, DES)."""
-    return DES.new(_expand_des_key(key7), DES.MODE_ECB).encrypt(block)
+    return DES.new(expand_des_key(key7), DES.MODE_ECB).encrypt(block)
 
 
 def desl(key16: bytes, data8: bytes) -> bytes:

@@ -1,6 +1,6 @@
-"""Helpers of the facade that do not talk to the server: path normalisation, the SMB1-style
-search-attribute filter ([MS-CIFS] 2.2.1.2.4), directory entries to ``SharedFile``, the
-check of names in a listing, progress bars.
+"""Helpers of the facade that do not talk to the server: path normalisation, pysmb's
+``listPath`` search filter, directory entries to ``SharedFile``, the check of names in a
+listing, progress bars.
 """
 
 from __future__ import annotations
@@ -10,14 +10,7 @@ from typing import Callable, Optional, Tuple
 from smb import fscc
 from smb.base import SharedFile
 from smb.errors import ProtocolError
-from smb.smb_constants import (
-    ATTR_DIRECTORY,
-    ATTR_HIDDEN,
-    ATTR_SYSTEM,
-)
-
-# Attributes a search mask must name for an entry carrying them to be returned.
-_FILTERED = ATTR_HIDDEN | ATTR_SYSTEM | ATTR_DIRECTORY
+from smb.smb_constants import ATTR_NORMAL, SMB_FILE_ATTRIBUTE_INCL_NORMAL, SMB_FILE_ATTRIBUTE_NORMAL
 
 
 def normalize_path(path) -> str:
@@ -38,17 +31,21 @@ def join(parent: str, name: str) -> str:
     return parent + "\\" + name if parent else name
 
 
-def matches_search(file_attributes: int, search: int) -> bool:
-    """The SMB1 search-attribute rule, applied on the client for every dialect.
+def has_wildcard(name: str) -> bool:
+    """True when a path component is a pattern (``*`` or ``?``), not a name."""
+    return "*" in name or "?" in name
 
-    Hidden, system and directory entries are returned only when ``search`` names those
-    attributes; read-only, archive and normal entries always are. The high byte
-    (``SMB_SEARCH_ATTRIBUTE_*``) lists attributes an entry *must* carry.
+
+def matches_search(file_attributes: int, search: int) -> bool:
+    """pysmb's ``listPath`` filter, applied on the client for every dialect.
+
+    An entry whose low attribute byte is 0 or ATTR_NORMAL (a "normal" entry) is kept when
+    ``search`` is SMB_FILE_ATTRIBUTE_NORMAL (0) or includes SMB_FILE_ATTRIBUTE_INCL_NORMAL;
+    any other entry when it carries at least one of the ``search`` bits.
     """
-    if file_attributes & _FILTERED & ~search:
-        return False
-    must = (search >> 8) & 0x37
-    return (file_attributes & must) == must
+    if file_attributes & 0xFF in (0, ATTR_NORMAL):
+        return search == SMB_FILE_ATTRIBUTE_NORMAL or bool(search & SMB_FILE_ATTRIBUTE_INCL_NORMAL)
+    return bool(file_attributes & search)
 
 
 class ListingNames:
@@ -79,9 +76,9 @@ _EPOCH = fscc.EPOCH_AS_FILETIME
 def entry_to_shared_file(entry) -> SharedFile:
     """A directory entry (``fscc.DirectoryEntry``) -> SharedFile (times as in
     ``fscc.filetime_to_epoch``, inlined: this runs once per listed entry)."""
-    (file_index, ctime, atime, wtime, chtime, eof, alloc, attrs, _ea, short, name, _fid) = entry
+    (_index, ctime, atime, wtime, chtime, eof, alloc, attrs, _ea, short, name, fid) = entry
     return SharedFile((ctime - _EPOCH) / 1e7, (atime - _EPOCH) / 1e7, (wtime - _EPOCH) / 1e7,
-                      (chtime - _EPOCH) / 1e7, eof, alloc, attrs, short, name, file_index or None)
+                      (chtime - _EPOCH) / 1e7, eof, alloc, attrs, short, name, fid or None)
 
 
 class Progress:

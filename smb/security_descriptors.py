@@ -15,16 +15,21 @@ import struct
 import uuid
 
 from smb.errors import ProtocolError
-# access mask bits ([MS-DTYP] 2.4.3): defined once in smb.fscc, re-exported under pysmb's names
-from smb.fscc import (  # noqa: F401
+# access mask bits ([MS-DTYP] 2.4.3) and SECURITY_INFORMATION bits (2.4.7), under pysmb's names:
+# defined once in smb.fscc / smb.smb_constants
+from smb.smb_constants import (  # noqa: F401
     ACCESS_SYSTEM_SECURITY,
+    DACL_SECURITY_INFORMATION,
     DELETE,
     GENERIC_ALL,
     GENERIC_EXECUTE,
     GENERIC_READ,
     GENERIC_WRITE,
+    GROUP_SECURITY_INFORMATION,
     MAXIMUM_ALLOWED,
+    OWNER_SECURITY_INFORMATION,
     READ_CONTROL,
+    SACL_SECURITY_INFORMATION,
     SYNCHRONIZE,
     WRITE_DAC,
     WRITE_OWNER,
@@ -77,6 +82,45 @@ SID_IIS_IUSRS = "S-1-5-32-568"
 SID_CRYPTOGRAPHIC_OPERATORS = "S-1-5-32-569"
 SID_EVENT_LOG_READERS = "S-1-5-32-573"
 SID_REMOTE_MANAGEMENT_USERS = "S-1-5-32-580"
+SID_COMPOUNDED_AUTHENTICATION = "S-1-5-21-0-0-0-496"
+SID_CLAIMS_VALID = "S-1-5-21-0-0-0-497"
+SID_ALIAS_PREW2KCOMPACC = "S-1-5-32-554"
+SID_REMOTE_DESKTOP = SID_REMOTE_DESKTOP_USERS
+SID_INCOMING_FOREST_TRUST_BUILDERS = "S-1-5-32-557"
+SID_WINDOWS_AUTHORIZATION_ACCESS_GROUP = "S-1-5-32-560"
+SID_TERMINAL_SERVER_LICENSE_SERVERS = "S-1-5-32-561"
+SID_CERTIFICATE_SERVICE_DCOM_ACCESS = "S-1-5-32-574"
+SID_RDS_REMOTE_ACCESS_SERVERS = "S-1-5-32-575"
+SID_RDS_ENDPOINT_SERVERS = "S-1-5-32-576"
+SID_RDS_MANAGEMENT_SERVERS = "S-1-5-32-577"
+SID_HYPER_V_ADMINS = "S-1-5-32-578"
+SID_ACCESS_CONTROL_ASSISTANCE_OPS = "S-1-5-32-579"
+SID_WRITE_RESTRICTED_CODE = "S-1-5-33"
+SID_NTLM_AUTHENTICATION = "S-1-5-64-10"
+SID_SCHANNEL_AUTHENTICATION = "S-1-5-64-14"
+SID_DIGEST_AUTHENTICATION = "S-1-5-64-21"
+SID_THIS_ORGANIZATION_CERTIFICATE = "S-1-5-65-1"
+SID_NT_SERVICE = "S-1-5-80"
+SID_USER_MODE_DRIVERS = "S-1-5-84-0-0-0-0-0"
+SID_LOCAL_ACCOUNT = "S-1-5-113"
+SID_LOCAL_ACCOUNT_AND_MEMBER_OF_ADMINISTRATORS_GROUP = "S-1-5-114"
+SID_OTHER_ORGANIZATION = "S-1-5-1000"
+SID_ALL_APP_PACKAGES = "S-1-15-2-1"
+# mandatory integrity levels (S-1-16-*)
+SID_ML_UNTRUSTED = "S-1-16-0"
+SID_ML_LOW = "S-1-16-4096"
+SID_ML_MEDIUM = "S-1-16-8192"
+SID_ML_MEDIUM_PLUS = "S-1-16-8448"
+SID_ML_HIGH = "S-1-16-12288"
+SID_ML_SYSTEM = "S-1-16-16384"
+SID_ML_PROTECTED_PROCESS = "S-1-16-20480"
+# authentication assurance (S-1-18-*)
+SID_AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY = "S-1-18-1"
+SID_SERVICE_ASSERTED_IDENTITY = "S-1-18-2"
+SID_FRESH_PUBLIC_KEY_IDENTITY = "S-1-18-3"
+SID_KEY_TRUST_IDENTITY = "S-1-18-4"
+SID_KEY_PROPERTY_MFA = "S-1-18-5"
+SID_KEY_PROPERTY_ATTESTATION = "S-1-18-6"
 # short aliases
 SID_SYSTEM = SID_LOCAL_SYSTEM
 SID_ADMINISTRATORS = SID_BUILTIN_ADMINISTRATORS
@@ -136,12 +180,25 @@ SE_DACL_PROTECTED = 0x1000
 SE_SACL_PROTECTED = 0x2000
 SE_RM_CONTROL_VALID = 0x4000
 SE_SELF_RELATIVE = 0x8000
+# the same bits under pysmb's names (pysmb swaps DACL_TRUSTED and SERVER_SECURITY; these
+# follow [MS-DTYP] 2.4.6)
+SECURITY_DESCRIPTOR_OWNER_DEFAULTED = SE_OWNER_DEFAULTED
+SECURITY_DESCRIPTOR_GROUP_DEFAULTED = SE_GROUP_DEFAULTED
+SECURITY_DESCRIPTOR_DACL_PRESENT = SE_DACL_PRESENT
+SECURITY_DESCRIPTOR_DACL_DEFAULTED = SE_DACL_DEFAULTED
+SECURITY_DESCRIPTOR_SACL_PRESENT = SE_SACL_PRESENT
+SECURITY_DESCRIPTOR_SACL_DEFAULTED = SE_SACL_DEFAULTED
+SECURITY_DESCRIPTOR_DACL_TRUSTED = SE_DACL_TRUSTED
+SECURITY_DESCRIPTOR_SERVER_SECURITY = SE_SERVER_SECURITY
+SECURITY_DESCRIPTOR_DACL_COMPUTED_INHERITANCE_REQUIRED = SE_DACL_AUTO_INHERIT_REQ
+SECURITY_DESCRIPTOR_SACL_COMPUTED_INHERITANCE_REQUIRED = SE_SACL_AUTO_INHERIT_REQ
+SECURITY_DESCRIPTOR_DACL_AUTO_INHERITED = SE_DACL_AUTO_INHERITED
+SECURITY_DESCRIPTOR_SACL_AUTO_INHERITED = SE_SACL_AUTO_INHERITED
+SECURITY_DESCRIPTOR_DACL_PROTECTED = SE_DACL_PROTECTED
+SECURITY_DESCRIPTOR_SACL_PROTECTED = SE_SACL_PROTECTED
+SECURITY_DESCRIPTOR_RM_CONTROL_VALID = SE_RM_CONTROL_VALID
+SECURITY_DESCRIPTOR_SELF_RELATIVE = SE_SELF_RELATIVE
 
-# security information bits for QUERY_INFO / SET_INFO ([MS-SMB2] 2.2.37)
-OWNER_SECURITY_INFORMATION = 0x00000001
-GROUP_SECURITY_INFORMATION = 0x00000002
-DACL_SECURITY_INFORMATION = 0x00000004
-SACL_SECURITY_INFORMATION = 0x00000008
 
 _OBJECT_ACE_TYPES = frozenset((
     ACE_TYPE_ACCESS_ALLOWED_OBJECT, ACE_TYPE_ACCESS_DENIED_OBJECT, ACE_TYPE_SYSTEM_AUDIT_OBJECT,
@@ -169,12 +226,12 @@ class SID(object):
     def __init__(self, revision, identifier_authority, subauthorities):
         self.revision = revision
         self.identifier_authority = identifier_authority
-        self.subauthorities = tuple(subauthorities)
+        self.subauthorities = list(subauthorities)  # a list, as in pysmb
 
     def __str__(self):
-        # 2.4.2.1: authorities >= 2**32 are written in hexadecimal
+        # 2.4.2.1: authorities >= 2**32 are written in hexadecimal (pysmb's form: 0x1a2b)
         ia = self.identifier_authority
-        ia_text = "%d" % ia if ia < 2 ** 32 else "0x%012X" % ia
+        ia_text = "%d" % ia if ia < 2 ** 32 else "%#x" % ia
         return "S-%d-%s" % (self.revision, ia_text) + "".join("-%d" % s for s in self.subauthorities)
 
     def __repr__(self):
@@ -182,8 +239,8 @@ class SID(object):
 
     def __eq__(self, other):
         if isinstance(other, SID):
-            return (self.revision, self.identifier_authority, self.subauthorities) == \
-                (other.revision, other.identifier_authority, other.subauthorities)
+            return (self.revision, self.identifier_authority, list(self.subauthorities)) == \
+                (other.revision, other.identifier_authority, list(other.subauthorities))
         if isinstance(other, str):
             return str(self).upper() == other.upper()
         return NotImplemented
@@ -240,6 +297,8 @@ class ACE(object):
     """
 
     __slots__ = ("type", "flags", "mask", "sid", "additional_data")
+    #: AceType, AceFlags, AceSize ([MS-DTYP] 2.4.4.1)
+    HEADER_FORMAT = "<BBH"
 
     def __init__(self, type_, flags, mask, sid, additional_data=None):
         self.type = type_
@@ -332,6 +391,8 @@ class ACL(object):
     """An access control list ([MS-DTYP] 2.4.5)."""
 
     __slots__ = ("revision", "aces")
+    #: AclRevision, Sbz1, AclSize, AceCount, Sbz2 ([MS-DTYP] 2.4.5)
+    HEADER_FORMAT = "<BBHHH"
 
     def __init__(self, revision, aces):
         self.revision = revision
@@ -381,6 +442,8 @@ class SecurityDescriptor(object):
     and ``dacl``/``sacl`` ACLs, each None when absent."""
 
     __slots__ = ("flags", "owner", "group", "dacl", "sacl")
+    #: Revision, Sbz1, Control, OffsetOwner, OffsetGroup, OffsetSacl, OffsetDacl ([MS-DTYP] 2.4.6)
+    HEADER_FORMAT = "<BBHIIII"
 
     def __init__(self, flags, owner, group, dacl, sacl):
         self.flags = flags

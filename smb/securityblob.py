@@ -38,6 +38,15 @@ RESULT_REJECT = 2
 RESULT_REQUEST_MIC = 3
 
 
+class BadSecurityBlobError(ProtocolError):
+    """A malformed SPNEGO token (pysmb's name; a ProtocolError here)."""
+
+
+class UnsupportedSecurityProvider(ProtocolError, UnsupportedFeature):
+    """The server chose a security mechanism other than NTLMSSP (pysmb's name; a
+    ProtocolError, as the exchange cannot go on)."""
+
+
 class AuthenticationRejected(Exception):
     """The server answered the SPNEGO exchange with negState reject."""
 
@@ -126,21 +135,26 @@ def _initial_context_token(token_type) -> type:
 InitialContextToken = _initial_context_token(NegotiationToken)
 InitialContextToken2 = _initial_context_token(NegotiationToken2)
 
+# pysmb's names for the same types (RFC 2478 called NegTokenResp "NegTokenTarg")
+NegResultEnumerated = NegState
+NegTokenTarg = NegTokenResp
+ContextToken = InitialContextToken
+
 
 # --- decoding helpers -------------------------------------------------------------------------
 
 def _decode(data, spec, what: str):
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ProtocolError("SPNEGO %s: expected bytes, got %s" % (what, type(data).__name__))
+        raise BadSecurityBlobError("SPNEGO %s: expected bytes, got %s" % (what, type(data).__name__))
     data = bytes(data)
     if not data:
-        raise ProtocolError("SPNEGO %s is empty" % what)
+        raise BadSecurityBlobError("SPNEGO %s is empty" % what)
     try:
         value, rest = ber_decoder.decode(data, asn1Spec=spec)
     except Exception as e:  # pyasn1 raises PyAsn1Error and, on odd input, others
-        raise ProtocolError("malformed SPNEGO %s: %s" % (what, e), data) from None
+        raise BadSecurityBlobError("malformed SPNEGO %s: %s" % (what, e), data) from None
     if rest:
-        raise ProtocolError("SPNEGO %s: %d trailing bytes after the token" % (what, len(rest)), data)
+        raise BadSecurityBlobError("SPNEGO %s: %d trailing bytes after the token" % (what, len(rest)), data)
     return value
 
 
@@ -302,7 +316,8 @@ def decodeChallengeSecurityBlob(data):
     """Returns (result, ntlm_token) from the server's first NegTokenResp."""
     resp = decode_neg_token_resp(data)
     if resp["supportedMech"] is not None and resp["supportedMech"] != NTLMSSP_OID:
-        raise ProtocolError("SPNEGO: server selected mechanism %s, not NTLMSSP" % resp["supportedMech"])
+        raise UnsupportedSecurityProvider("SPNEGO: server selected mechanism %s, not NTLMSSP"
+                                          % resp["supportedMech"])
     if resp["responseToken"] is None and resp["negState"] != RESULT_REJECT:
         raise ProtocolError("SPNEGO: the server's NegTokenResp carries no NTLM challenge")
     return resp["negState"], resp["responseToken"]
@@ -352,7 +367,8 @@ class SPNEGOAuthenticator:
         resp = _server_resp(server_token, RESULT_ACCEPT_INCOMPLETE,
                             "the server rejected the SPNEGO negotiation", "in the server's challenge")
         if resp["supportedMech"] is not None and resp["supportedMech"] != NTLMSSP_OID:
-            raise ProtocolError("SPNEGO: server selected mechanism %s, not NTLMSSP" % resp["supportedMech"])
+            raise UnsupportedSecurityProvider("SPNEGO: server selected mechanism %s, not NTLMSSP"
+                                          % resp["supportedMech"])
         if resp["responseToken"] is None:
             raise ProtocolError("SPNEGO: the server's NegTokenResp carries no NTLM challenge")
         auth = self.ntlm.authenticate_message(resp["responseToken"])

@@ -40,3 +40,16 @@ def samba_factory():
 @pytest.fixture(scope="session")
 def samba(samba_factory):
     return samba_factory("default")
+
+
+@pytest.fixture(autouse=True)
+def _pysmb_switches_restored():
+    """pysmb's module-level switches (``smb_structs.SUPPORT_SMB2`` ...) are global: whatever a
+    test (or a thread it started) leaves them at, the next test starts from the defaults."""
+    from smb import smb_structs
+
+    names = ("SUPPORT_SMB2", "SUPPORT_SMB2x", "SUPPORT_EXTENDED_SECURITY")
+    saved = {n: getattr(smb_structs, n) for n in names}
+    yield
+    for n, v in saved.items():
+        setattr(smb_structs, n, v)

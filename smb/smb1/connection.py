@@ -20,8 +20,9 @@ import time
 from collections import deque
 from typing import Dict, Optional
 
-from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
 from smb.mux import Multiplexer
+from smb.records import smb1_failure
 from smb.smb1 import header as H
 from smb.smb1 import messages as M
 from smb.smb1 import signing
@@ -54,8 +55,7 @@ class _Pending:
 
 def failure(resp: H.Response, what: str = "") -> OperationFailure:
     name = COMMAND_NAMES.get(resp.command, "0x%02X" % resp.command)
-    rec = SMBMessageRecord(resp.command, resp.status, resp.mid)
-    return OperationFailure("SMB1 %s failed%s" % (name, (": " + what) if what else ""), [rec], resp.status)
+    return smb1_failure("SMB1 %s failed%s" % (name, (": " + what) if what else ""), resp.raw, resp.status)
 
 
 class Connection(Multiplexer):

@@ -19,12 +19,14 @@ import time
 from typing import Iterator, Optional
 
 from smb import engine as E
+from smb import fscc
 from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.ntstatus import (STATUS_END_OF_FILE, STATUS_INVALID_LEVEL, STATUS_INVALID_PARAMETER,
+                          STATUS_NOT_SUPPORTED)
 from smb.smb1 import header as H
 from smb.smb1 import messages as M
 from smb.smb1 import signing
 from smb.smb1 import trans as T
-from smb.ntstatus import STATUS_END_OF_FILE
 from smb.smb1.connection import Connection, failure
 
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
@@ -359,24 +361,36 @@ class SMB1Engine(E.Engine):
     def list_directory(self, tree: E.Tree, path: str, pattern: str, timeout: E.Timeout) -> Iterator[memoryview]:
         search = _path(path).rstrip("\\") + "\\" + (pattern or "*")
         max_data = 0xFFFF - 512
+        # entries with FileId ([MS-SMB] 2.2.8.1.3) unless the server refused that level once
+        with_id = self.listing_class == fscc.FileIdBothDirectoryInformation
+        level, fixed = ((T.SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO, T.ID_BOTH_DIR_FIXED) if with_id
+                        else (T.SMB_FIND_FILE_BOTH_DIRECTORY_INFO, T.BOTH_DIR_FIXED))
         params = T.find_first2_params(search, search_attributes=0x37, search_count=1024,
-                                      unicode=self.unicode)
+                                      level=level, unicode=self.unicode)
         # nothing matching the pattern is STATUS_NO_SUCH_FILE, an OperationFailure as on SMB2
-        asm, _st = self.conn.transact(T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10,
-                                               max_data=max_data),
-                                      tree.tree_id, timeout, max_param=10, max_data=max_data,
-                                      what="list %s" % search)
+        try:
+            asm, _st = self.conn.transact(T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10,
+                                                   max_data=max_data),
+                                          tree.tree_id, timeout, max_param=10, max_data=max_data,
+                                          what="list %s" % search)
+        except OperationFailure as e:
+            if with_id and e.status in (STATUS_INVALID_LEVEL, STATUS_NOT_SUPPORTED, STATUS_INVALID_PARAMETER):
+                self.listing_class = fscc.FileBothDirectoryInformation
+                yield from self.list_directory(tree, path, pattern, timeout)
+                return
+            raise
         sid, count, eos, _ea, _last = T.parse_find_first2(asm.params)
         closed = bool(eos)
         try:
             while True:
-                end, index, name = T.terminate_entries(asm.data, count, self.unicode)
+                end, index, name = T.terminate_entries(asm.data, count, self.unicode, fixed)
                 if count and end:
                     yield memoryview(asm.data)[:end]
                 if eos or count == 0:
                     closed = True
                     return
-                params = T.find_next2_params(sid, index, name, search_count=1024, unicode=self.unicode)
+                params = T.find_next2_params(sid, index, name, search_count=1024, level=level,
+                                             unicode=self.unicode)
                 try:
                     asm, _st = self.conn.transact(
                         T.trans2(T.TRANS2_FIND_NEXT2, params, max_param=8, max_data=max_data),

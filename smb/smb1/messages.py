@@ -21,6 +21,12 @@ from dataclasses import dataclass
 
 from smb.errors import ProtocolError
 from smb.smb1 import header as H
+from smb.smb_constants import (  # noqa: F401  (NT_CREATE_ANDX Flags, defined there)
+    NT_CREATE_OPEN_TARGET_DIR,
+    NT_CREATE_REQUEST_EXTENDED_RESPONSE,
+    NT_CREATE_REQUEST_OPBATCH,
+    NT_CREATE_REQUEST_OPLOCK,
+)
 
 _U16 = struct.Struct("<H")
 _U8 = struct.Struct("<B")
@@ -42,11 +48,6 @@ CLOSE = struct.Struct("<HI")                              # 3 words
 
 NO_ANDX = H.SMB_COM_NO_ANDX_COMMAND
 
-# NT_CREATE_ANDX Flags
-NT_CREATE_REQUEST_OPLOCK = 0x02
-NT_CREATE_REQUEST_OPBATCH = 0x04
-NT_CREATE_OPEN_TARGET_DIR = 0x08
-NT_CREATE_REQUEST_EXTENDED_RESPONSE = 0x10
 SECURITY_IMPERSONATION = 2
 
 CLIENT_CAPABILITIES = (H.CAP_UNICODE | H.CAP_LARGE_FILES | H.CAP_NT_SMBS | H.CAP_STATUS32

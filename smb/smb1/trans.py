@@ -45,6 +45,8 @@ NT_TRANSACT_QUERY_SECURITY_DESC = 0x0006
 TRANS_TRANSACT_NMPIPE = 0x0026
 
 SMB_FIND_FILE_BOTH_DIRECTORY_INFO = 0x0104
+SMB_FIND_FILE_ID_FULL_DIRECTORY_INFO = 0x0105  # [MS-SMB] 2.2.8.1.2
+SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO = 0x0106  # [MS-SMB] 2.2.8.1.3
 
 # FIND_FIRST2 / FIND_NEXT2 flags
 SMB_FIND_CLOSE_AFTER_REQUEST = 0x0001
@@ -261,11 +263,12 @@ def transact_nmpipe_setup(fid: int) -> bytes:
 # --- SMB_FIND_FILE_BOTH_DIRECTORY_INFO chains ---------------------------------------------
 
 BOTH_DIR_FIXED = 94
+ID_BOTH_DIR_FIXED = 104  # + Reserved2 and FileId
 _ENTRY_HEAD = struct.Struct("<II")
 _NAME_LEN_AT = 60
 
 
-def terminate_entries(buf: bytearray, count: int, unicode: bool = True):
+def terminate_entries(buf: bytearray, count: int, unicode: bool = True, fixed: int = BOTH_DIR_FIXED):
     """Validate the NextEntryOffset chain of ``count`` entries at the start of ``buf``.
 
     Sets the last entry's NextEntryOffset to 0 (in place) and returns
@@ -276,18 +279,18 @@ def terminate_entries(buf: bytearray, count: int, unicode: bool = True):
     last = None
     seen = 0
     while seen < count:
-        if pos + BOTH_DIR_FIXED > n:
+        if pos + fixed > n:
             raise ProtocolError("directory entry at %d truncated (%d bytes)" % (pos, n))
         nxt, index = _ENTRY_HEAD.unpack_from(buf, pos)
         name_len = _U32.unpack_from(buf, pos + _NAME_LEN_AT)[0]
-        end = pos + BOTH_DIR_FIXED + name_len
+        end = pos + fixed + name_len
         if end > n:
             raise ProtocolError("directory entry name runs past the buffer")
         last = (pos, index, end)
         seen += 1
         if nxt == 0:
             break
-        if nxt < BOTH_DIR_FIXED or pos + nxt >= n:
+        if nxt < fixed or pos + nxt >= n:
             if seen == count:
                 break
             raise ProtocolError("bad NextEntryOffset %d at %d" % (nxt, pos))
@@ -296,6 +299,6 @@ def terminate_entries(buf: bytearray, count: int, unicode: bool = True):
         return 0, 0, ""
     pos, index, end = last
     _U32.pack_into(buf, pos, 0)
-    raw = bytes(buf[pos + BOTH_DIR_FIXED:end])
+    raw = bytes(buf[pos + fixed:end])
     name = raw.decode("utf-16-le", "replace") if unicode else raw.decode("latin-1")
     return end, index, name

@@ -21,7 +21,8 @@ from __future__ import annotations
 from typing import Optional
 
 from smb.engine import Engine, SessionSecurity, Timeout, Tree, session_refusal
-from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, SMBTimeout, UnsupportedFeature
+from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2.connection import verify_signature
@@ -148,11 +149,9 @@ class SMB2Engine(FileOperations, Engine):
         return self.conn.wait_all(reqs, timeout.deadline(), self.session)
 
     @staticmethod
-    def failure(req, what: str) -> OperationFailure:
+    def failure(req, what: str, status=None) -> OperationFailure:
         """The OperationFailure for the error status of ``req``'s response."""
-        h = req.header
-        return OperationFailure("%s failed" % what, [SMBMessageRecord(h.command, h.status, h.message_id)],
-                                status=h.status)
+        return smb2_failure("%s failed" % what, req, status)
 
     def _check(self, req, what: str, ok=(C.STATUS_SUCCESS,)):
         if req.header.status not in ok:

@@ -78,7 +78,7 @@ class FileOperations:
         create = M.create_request(path, desired_access=access, share_access=7,
                                   create_disposition=C.FILE_OPEN, create_options=C.FILE_DIRECTORY_FILE)
         charge = self.charge(page)
-        query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION,
+        query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_ID_BOTH_DIRECTORY_INFORMATION,
                                           C.RESTART_SCANS, page)
         creq, req = self._compound([(C.CREATE, create, None, 1), (C.QUERY_DIRECTORY, query, None, charge)],
                                    tree, timeout)
@@ -93,7 +93,7 @@ class FileOperations:
                 req.release()
                 if not len(buf):
                     break
-                body = M.query_directory_request(file_id, pattern, C.FILE_BOTH_DIRECTORY_INFORMATION, 0, page)
+                body = M.query_directory_request(file_id, pattern, C.FILE_ID_BOTH_DIRECTORY_INFORMATION, 0, page)
                 ahead = self._send(C.QUERY_DIRECTORY, body, tree, timeout, charge=charge)
                 yield buf
                 req, ahead = self.conn.wait(ahead, timeout.deadline(), self.session), None

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 
-from smb.errors import OperationFailure, ProtocolError, SMBMessageRecord, UnsupportedFeature
+from smb.errors import ProtocolError, UnsupportedFeature
+from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2.session import PREAUTH_INITIAL_HASH, preauth_update
@@ -113,9 +114,7 @@ def negotiate(conn, config, deadline: float) -> NegotiateState:
     conn.wait(req, deadline)
     hdr = req.header
     if hdr.status != C.STATUS_SUCCESS:
-        raise OperationFailure("SMB2 NEGOTIATE failed",
-                               [SMBMessageRecord(C.NEGOTIATE, hdr.status, hdr.message_id)],
-                               status=hdr.status)
+        raise smb2_failure("SMB2 NEGOTIATE failed", req)
     neg = M.parse_negotiate_response(req.response)
     check_response(neg, offered, config)
     preauth = None

@@ -16,6 +16,10 @@ def convertFILETIMEtoEpoch(t: int) -> float:
     return (t - EPOCH_AS_FILETIME) / float(_TICKS_PER_SECOND)
 
 
-def convertEpochtoFILETIME(t: float) -> int:
-    """Seconds since the Unix epoch -> FILETIME (int)."""
+def convertEpochToFILETIME(t: float) -> int:
+    """Seconds since the Unix epoch -> FILETIME (int), rounded to the nearest 100 ns."""
     return int(round(t * _TICKS_PER_SECOND)) + EPOCH_AS_FILETIME
+
+
+#: an earlier, misspelled name of :func:`convertEpochToFILETIME`
+convertEpochtoFILETIME = convertEpochToFILETIME

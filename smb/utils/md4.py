@@ -11,7 +11,8 @@ from Crypto.Hash import MD4 as _MD4
 
 
 class MD4:
-    """``MD4(data=b'')`` with ``update``, ``digest``, ``hexdigest`` and ``copy``."""
+    """``MD4(data=b'')`` with ``update``, ``digest``, ``hexdigest`` and ``copy`` (alias
+    ``make_copy``)."""
 
     name = "md4"
     digest_size = 16
@@ -22,8 +23,9 @@ class MD4:
         if data:
             self.update(data)
 
-    def update(self, data) -> "MD4":
-        if isinstance(data, str):
+    def update(self, str) -> "MD4":  # noqa: A002  (pysmb's parameter name)
+        data = str
+        if isinstance(data, type("")):
             data = data.encode("latin-1")  # pysmb accepted byte strings as str on Python 2
         self._h.update(bytes(data))
         return self
@@ -39,6 +41,9 @@ class MD4:
         other._h = self._h.copy()
         return other
 
+    #: pysmb's name for :meth:`copy`
+    make_copy = copy
 
-def new(data: bytes = b"") -> MD4:
-    return MD4(data)
+
+#: ``new(data)`` is a new MD4 object, as in pysmb (where ``new`` is the class itself)
+new = MD4

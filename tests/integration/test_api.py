@@ -77,7 +77,8 @@ def test_list_pattern_and_search_filter(conn, share, workdir, disk):
     assert names(conn.listPath(share, workdir, pattern="*.txt")) == ["a.txt", "b.txt", "d.txt"]
     assert names(conn.listPath(share, workdir, pattern="?.log")) == ["c.log"]
     no_dirs = conn.listPath(share, workdir, search=smb_constants.SMB_FILE_ATTRIBUTE_READONLY
-                            | smb_constants.SMB_FILE_ATTRIBUTE_ARCHIVE)
+                            | smb_constants.SMB_FILE_ATTRIBUTE_ARCHIVE
+                            | smb_constants.SMB_FILE_ATTRIBUTE_INCL_NORMAL)
     assert names(no_dirs) == ["a.txt", "b.txt", "c.log"]
 
 
@@ -140,8 +141,9 @@ def test_delete_files_wildcards(conn, share, workdir, disk):
     assert not disk.exists(workdir + "/dir.tmp")
     conn.deleteFiles(share, workdir + "/keep.txt")
     assert names(conn.listPath(share, workdir)) == [".", ".."]
+    conn.deleteFiles(share, workdir + "/nothing*")  # as in pysmb: no match, no error
     with pytest.raises(OperationFailure) as e:
-        conn.deleteFiles(share, workdir + "/nothing*")
+        conn.deleteFiles(share, workdir + "/nothing")  # an exact name must exist
     assert e.value.status in (STATUS_NO_SUCH_FILE, STATUS_OBJECT_NAME_NOT_FOUND)
 
 
@@ -198,7 +200,9 @@ def test_attributes_times_and_security(conn, share, workdir, disk):
     conn.resetFileAttributes(share, workdir + "/a.txt", smb_constants.ATTR_HIDDEN | smb_constants.ATTR_READONLY)
     got = conn.getAttributes(share, workdir + "/a.txt")
     assert got.isReadOnly and got.file_attributes & smb_constants.ATTR_HIDDEN
-    assert names(conn.listPath(share, workdir, search=0x10 | 0x01)) == [".", ".."]  # no hidden
+    # pysmb's rule: entries sharing a bit with ``search`` (here read-only) are listed
+    assert names(conn.listPath(share, workdir, search=0x10 | 0x01)) == [".", "..", "a.txt"]
+    assert names(conn.listPath(share, workdir, search=0x10)) == [".", ".."]
     conn.resetFileAttributes(share, workdir + "/*.txt")
     got = conn.getAttributes(share, workdir + "/a.txt")
     assert not got.isReadOnly and not got.file_attributes & smb_constants.ATTR_HIDDEN

@@ -289,11 +289,12 @@ def test_endless_pipe_reply_is_capped(samba):
 
 
 def _page(names):
-    """FileBothDirectoryInformation entries ([MS-FSCC] 2.4.8) for ``names``."""
+    """FileIdBothDirectoryInformation entries ([MS-FSCC] 2.4.17) for ``names``."""
     out = b""
     for i, name in enumerate(names):
         raw = name.encode("utf-16-le")
-        entry = struct.pack("<II6QIIIBB24s", 0, 0, 0, 0, 0, 0, 0, 0, 0x80, len(raw), 0, 0, 0, b"") + raw
+        entry = struct.pack("<II6QIIIBB24sHQ", 0, 0, 0, 0, 0, 0, 0, 0, 0x80, len(raw), 0, 0, 0, b"",
+                            0, i + 1) + raw
         if i < len(names) - 1:
             entry += bytes((8 - len(entry) % 8) % 8)
             entry = struct.pack("<I", len(entry)) + entry[4:]

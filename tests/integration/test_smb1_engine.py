@@ -294,7 +294,7 @@ def test_list_directory_many(s1):
     buffers = 0
     for buf in eng.list_directory(tree, d, "*", deadline()):
         buffers += 1
-        entries = fscc.parse_both_directory_information(buf)
+        entries = fscc.parse_id_both_directory_information(buf)  # SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO
         seen.extend(e.file_name for e in entries)
         # the chain of each buffer ends with NextEntryOffset 0
         pos = 0
@@ -309,7 +309,7 @@ def test_list_directory_many(s1):
     assert len(seen) == len(names) + 2
     # a pattern
     few = [e.file_name for b in eng.list_directory(tree, d, "file-000*", deadline())
-           for e in fscc.parse_both_directory_information(b)]
+           for e in fscc.DIRECTORY_PARSERS[eng.listing_class](b)]
     assert len(few) == 10
     # no match: nothing
     with pytest.raises(OperationFailure) as e:  # as on SMB2: nothing matches
@@ -446,7 +446,7 @@ def test_non_extended_ntlmv2(raw_ntlmv2_server, direct):
         write_file(eng, tree, name, data)
         assert read_file(eng, tree, name) == data
         entries = [e.file_name for b in eng.list_directory(tree, "", "*", deadline())
-                   for e in fscc.parse_both_directory_information(b)]
+                   for e in fscc.DIRECTORY_PARSERS[eng.listing_class](b)]
         assert name in entries
     finally:
         eng.close()

@@ -41,7 +41,7 @@ def session(info, **cfg):
 
 
 def find_names(bufs):
-    """Names from FileBothDirectoryInformation entries ([MS-FSCC] 2.4.8)."""
+    """Names from FileIdBothDirectoryInformation entries ([MS-FSCC] 2.4.17)."""
     names = []
     for buf in bufs:
         buf = bytes(buf)
@@ -49,7 +49,7 @@ def find_names(bufs):
         while True:
             nxt, = struct.unpack_from("<I", buf, off)
             nlen, = struct.unpack_from("<I", buf, off + 60)
-            names.append(buf[off + 94:off + 94 + nlen].decode("utf-16-le"))
+            names.append(buf[off + 104:off + 104 + nlen].decode("utf-16-le"))
             if not nxt:
                 break
             off += nxt

@@ -50,4 +50,4 @@ def test_parse_smb_url():
     assert p == {"domain": "DOM", "user": "bob", "password": "p@ss", "server_name": "SRV",
                  "host": "10.0.0.1", "port": 1445, "share": "share", "path": "/a/b c.txt"}
     p = parse_smb_url("smb://[::1]:445/s/f")
-    assert (p["host"], p["port"], p["user"], p["server_name"]) == ("::1", 445, "", "*SMBSERVER")
+    assert (p["host"], p["port"], p["user"], p["server_name"]) == ("::1", 445, "", "")

@@ -9,7 +9,7 @@ import pytest
 from smb import ntlm
 from smb import ntlm_crypto as c
 from smb.errors import ProtocolError
-from smb.utils import convertEpochtoFILETIME, convertFILETIMEtoEpoch
+from smb.utils import convertEpochToFILETIME, convertEpochtoFILETIME, convertFILETIMEtoEpoch
 from smb.utils.md4 import MD4
 from smb.utils import md4 as md4_module
 
@@ -514,13 +514,29 @@ class TestNTLMAuthenticator:
     def test_pysmb_generate_authenticate_message(self):
         nt, lm, key = ntlm.generateChallengeResponseV2(PASSWORD, USER, SERVER_CHALLENGE, V2_TARGET_INFO,
                                                        DOMAIN, CLIENT_CHALLENGE, timestamp=TIME)
-        enc = c.rc4(key, RANDOM_SESSION_KEY)
-        raw = ntlm.generateAuthenticateMessage(0xE28A8233, nt, lm, enc, USER, DOMAIN, WORKSTATION)
+        # with key exchange: a random exported key, sent RC4-encrypted under the base key
+        raw, signing_key = ntlm.generateAuthenticateMessage(0xE28A8233, nt, lm, key, USER, DOMAIN,
+                                                            WORKSTATION)
         msg = ntlm.parse_authenticate_message(raw)
-        assert (msg["nt_response"], msg["lm_response"], msg["encrypted_session_key"]) == (nt, lm, enc)
+        assert (msg["nt_response"], msg["lm_response"]) == (nt, lm)
+        assert len(signing_key) == 16 and signing_key != key
+        assert c.rc4(key, msg["encrypted_session_key"]) == signing_key
         assert (msg["user"], msg["domain"], msg["workstation"]) == (USER, DOMAIN, WORKSTATION)
         assert msg["flags"] & ntlm.NTLMSSP_NEGOTIATE_UNICODE and not msg["flags"] & ntlm.NTLMSSP_NEGOTIATE_OEM
+        # without: the base key signs and is never sent
+        raw, signing_key = ntlm.generateAuthenticateMessage(0xE28A8233 & ~ntlm.NTLM_NegotiateKeyExchange,
+                                                            nt, lm, key, USER, DOMAIN, WORKSTATION)
+        assert signing_key == key and key not in raw
+        assert ntlm.parse_authenticate_message(raw)["encrypted_session_key"] == b""
         assert ntlm.generateNegotiateMessage()[:8] == b"NTLMSSP\x00"
+
+    def test_pysmb_helpers(self):
+        assert ntlm.MD5(b"abc") == bytes.fromhex("900150983cd24fb0d6963f7d28e17f72")
+        assert ntlm.MD4(b"abc").digest() == bytes.fromhex("a448017aaf21d8525fc10ae87aa6729d")
+        assert ntlm.RC4_encrypt(b"Key", ntlm.RC4_encrypt(b"Key", b"Plaintext")) == b"Plaintext"
+        assert ntlm.RC4_encrypt(b"Key", b"Plaintext") == bytes.fromhex("bbf316e8d940af0ad3")  # the well-known "Key"/"Plaintext" vector
+        assert ntlm.expandDesKey(b"\xff" * 7) == b"\xfe" * 8
+        assert ntlm.DESL(bytes(16), bytes(8)) == c.desl(bytes(16), bytes(8)) and len(ntlm.DESL(bytes(16), bytes(8))) == 24
 
     def test_flag_aliases(self):
         assert ntlm.NTLM_NegotiateUnicode == ntlm.NTLMSSP_NEGOTIATE_UNICODE == 1
@@ -539,9 +555,13 @@ def test_md4_rfc1320_vectors():
     m.update(b"digest")
     assert m.hexdigest() == "d9130a8164549fe818874806e1c7014b"
     assert copy.digest() == MD4(b"message ").digest()
+    twin = copy.make_copy()  # pysmb's name
+    twin.update(str=b"digest")
+    assert twin.hexdigest() == m.hexdigest() and copy.digest() == MD4(b"message ").digest()
 
 
 def test_filetime_conversions():
     assert convertFILETIMEtoEpoch(116444736000000000) == 0.0
     assert convertEpochtoFILETIME(1.5) == 116444736015000000
-    assert convertFILETIMEtoEpoch(convertEpochtoFILETIME(1700000000.25)) == 1700000000.25
+    assert convertFILETIMEtoEpoch(convertEpochToFILETIME(1700000000.25)) == 1700000000.25
+    assert convertEpochtoFILETIME is convertEpochToFILETIME

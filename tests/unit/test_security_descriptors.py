@@ -36,15 +36,16 @@ SD_BYTES = (struct.pack("<BxH", 1, 0x8004)       # Revision, Sbz1, Control: SELF
 
 def test_sid_parse_and_str():
     s = sd.SID.from_bytes(OWNER)
-    assert (s.revision, s.identifier_authority, s.subauthorities) == (1, 5, (21, 1, 2, 3, 1000))
+    assert (s.revision, s.identifier_authority, s.subauthorities) == (1, 5, [21, 1, 2, 3, 1000])
     assert str(s) == "S-1-5-21-1-2-3-1000"
     assert repr(s) == "SID('S-1-5-21-1-2-3-1000')"
     assert s.to_bytes() == OWNER
     assert sd.SID.from_bytes(EVERYONE) == sd.SID_EVERYONE == "S-1-1-0"
     assert sd.SID.from_string("S-1-5-32-545").to_bytes() == GROUP
     big = sd.SID(1, 0x010203040506, [7])
-    assert str(big) == "S-1-0x010203040506-7"
-    assert sd.SID.from_string(str(big)) == big
+    assert str(big) == "S-1-0x10203040506-7"  # pysmb's form of [MS-DTYP] 2.4.2.1's hex authority
+    assert str(sd.SID(1, 2 ** 32 + 3, [])) == "S-1-0x100000003"
+    assert sd.SID.from_string(str(big)) == big == sd.SID.from_string("S-1-0x010203040506-7")
     sid, tail = sd.SID.from_bytes(EVERYONE + b"rest", return_tail=True)
     assert sid == sd.SID(1, 1, [0]) and tail == b"rest"
     assert {sd.SID(1, 1, [0]), sd.SID.from_bytes(EVERYONE)} == {sd.SID(1, 1, [0])}
