@@ -7,6 +7,11 @@ NetBIOS session service. Without a server name in the URL, the host is asked for
 (``NetBIOS.queryIPForName``, as pysmb does) when NetBIOS session service is used; a host
 that does not answer is called ``*SMBSERVER``.
 
+Kerberos (not in pysmb): ``?auth=kerberos`` authenticates with Kerberos instead of NTLM,
+with the optional ``realm``, ``kdc``, ``ccache``, ``keytab`` and ``spn`` (the service
+principal) parameters and ``ntlm_fallback=1`` (see ``docs/kerberos.rst``), e.g.
+``smb://alice@fs1.example.com:445/share/f.txt?auth=kerberos&ccache=/tmp/krb5cc_1000``.
+
 Example::
 
     import urllib.request
@@ -28,7 +33,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import urllib.response
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from nmb.NetBIOS import NetBIOS
 from smb.SMBConnection import SMBConnection
@@ -77,10 +82,41 @@ def parse_smb_url(url):
     if not parts:
         raise urllib.error.URLError("smb:// URL names no share: %r" % redact_url(url))
     return {
+        "kerberos": _kerberos_options(parsed.query, url),
         "domain": unquote(domain), "user": unquote(user), "password": unquote(password),
         "server_name": unquote(server_name), "host": host, "port": port,
         "share": parts[0], "path": "/" + "/".join(parts[1:]),
     }
+
+
+#: query parameter -> SMBConnection keyword argument (for ``auth=kerberos``)
+_KERBEROS_PARAMETERS = {"realm": "realm", "kdc": "kdc", "ccache": "ccache", "keytab": "keytab",
+                        "spn": "service_principal"}
+
+
+def _kerberos_options(query: str, url: str) -> dict:
+    """The SMBConnection keyword arguments the URL's query asks for ({} for NTLM)."""
+    try:
+        params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True, strict_parsing=bool(query),
+                                                 max_num_fields=16).items()}
+    except ValueError:
+        raise urllib.error.URLError("bad query in smb:// URL %r" % redact_url(url)) from None
+    unknown = set(params) - set(_KERBEROS_PARAMETERS) - {"auth", "ntlm_fallback"}
+    if unknown:
+        raise urllib.error.URLError("unknown parameter %s in smb:// URL" % ", ".join(sorted(unknown)))
+    auth = params.get("auth", "ntlm").lower()
+    if auth not in ("ntlm", "kerberos"):
+        raise urllib.error.URLError("auth=%s in smb:// URL: use ntlm or kerberos" % auth)
+    if auth == "ntlm":
+        if len(params) > ("auth" in params):
+            raise urllib.error.URLError("Kerberos parameters in an smb:// URL without auth=kerberos")
+        return {}
+    kwargs = {"use_kerberos": True,
+              "ntlm_fallback": params.get("ntlm_fallback", "0").lower() in ("1", "yes", "true")}
+    for name, keyword in _KERBEROS_PARAMETERS.items():
+        if params.get(name):
+            kwargs[keyword] = params[name]
+    return kwargs
 
 
 def redact_url(url: str) -> str:
@@ -117,7 +153,7 @@ class SMBHandler(urllib.request.BaseHandler):
         server_name = parts["server_name"] or self._server_name(parts["host"], direct)
         conn = SMBConnection(parts["user"], parts["password"], MACHINE_NAME or self.generateClientMachineName(),
                              server_name, domain=parts["domain"], use_ntlm_v2=USE_NTLM,
-                             is_direct_tcp=direct)
+                             is_direct_tcp=direct, **parts["kerberos"])
         try:
             # urllib's default timeout is a sentinel object, not a number
             timeout = req.timeout if isinstance(req.timeout, (int, float)) and req.timeout else 60

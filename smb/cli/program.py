@@ -84,7 +84,14 @@ def _common_options() -> argparse.ArgumentParser:
     g.add_argument("--password-file", metavar="FILE",
                    help="read the password from the first line of FILE ('-': standard input)")
     g.add_argument("-k", "--kerberos", action="store_true",
-                   help="authenticate with Kerberos (needs a library with Kerberos support)")
+                   help="authenticate with Kerberos (a ticket from the ccache, a keytab or the password)")
+    g.add_argument("--realm", metavar="REALM", help="Kerberos realm (default: the user's domain or krb5.conf)")
+    g.add_argument("--kdc", metavar="HOST[:PORT]", help="Kerberos KDC (default: krb5.conf, then DNS)")
+    g.add_argument("--ccache", metavar="FILE", help="Kerberos credential cache (default: KRB5CCNAME)")
+    g.add_argument("--keytab", metavar="FILE", help="Kerberos keytab holding the user's keys")
+    g.add_argument("--spn", metavar="PRINCIPAL", help="the server's service principal (default: cifs/HOST)")
+    g.add_argument("--ntlm-fallback", action="store_true",
+                   help="with -k: use NTLM when no Kerberos ticket can be had")
     g.add_argument("--smb1", action="store_true", help="speak SMB1 only (for old servers)")
     g.add_argument("--netbios", action="store_true",
                    help="NetBIOS session service (port 139 by default) instead of direct TCP")

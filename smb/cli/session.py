@@ -80,14 +80,30 @@ def _netbios_names(host: str, server_name: Optional[str]):
     return mine, "*SMBSERVER" if is_address else host.split(".")[0][:15].upper()
 
 
+_KERBEROS_OPTIONS = (("realm", "realm"), ("kdc", "kdc"), ("ccache", "ccache"), ("keytab", "keytab"),
+                     ("spn", "service_principal"))
+
+
+def kerberos_arguments(options) -> dict:
+    """The SMBConnection keyword arguments of ``-k`` and its options; CLIError (usage) for
+    Kerberos options without ``-k``."""
+    if not options.kerberos:
+        if options.ntlm_fallback or any(getattr(options, o) for o, _ in _KERBEROS_OPTIONS):
+            raise CLIError("--realm, --kdc, --ccache, --keytab, --spn and --ntlm-fallback need -k",
+                           ExitCode.USAGE)
+        return {}
+    if not accepts_keyword("use_kerberos"):
+        raise CLIError("--kerberos: this version of the library has no Kerberos support", ExitCode.USAGE)
+    kwargs = {"use_kerberos": True, "ntlm_fallback": options.ntlm_fallback}
+    for option, keyword in _KERBEROS_OPTIONS:
+        if getattr(options, option):
+            kwargs[keyword] = getattr(options, option)
+    return kwargs
+
+
 def open_connection(url: SMBURL, options, password: str) -> SMBConnection:
     """A connected, authenticated :class:`SMBConnection` to ``url``'s server."""
-    kwargs = {}
-    if options.kerberos:
-        if not accepts_keyword("use_kerberos"):
-            raise CLIError("--kerberos: this version of the library has no Kerberos support",
-                           ExitCode.USAGE)
-        kwargs["use_kerberos"] = True
+    kwargs = kerberos_arguments(options)
     if options.encrypt:
         kwargs["require_encryption"] = True
     port = url.port or (NETBIOS_PORT if options.netbios else DIRECT_TCP_PORT)
@@ -119,6 +135,7 @@ class Connections:
     def get(self, url: SMBURL) -> SMBConnection:
         conn = self._open.get(url.server)
         if conn is None:
+            kerberos_arguments(self.options)  # a usage error before any password prompt
             password = read_password(self.options, url, self.stdin)
             conn = self._open[url.server] = open_connection(url, self.options, password)
         return conn

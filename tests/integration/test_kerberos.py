@@ -209,3 +209,44 @@ def test_expired_tickets(info, tmp_path):
         cred.endtime = int(time.time()) - 3600
     cache.save(cc)
     _fails(info, "ticket expired", 32, password="", ccache=cc)
+
+
+def test_smbhandler_url_with_kerberos(info):
+    """``smb://...?auth=kerberos&realm=&kdc=``: urllib downloads and uploads with a ticket."""
+    import urllib.request
+    from urllib.parse import quote
+
+    from smb.SMBHandler import SMBHandler
+
+    data = os.urandom(70_000)
+    with open(os.path.join(info.share_paths[addc.SHARE], "url-krb.bin"), "wb") as f:
+        f.write(data)
+    url = "smb://%s:%s@%s,%s:%d/%s/url-krb.bin?auth=kerberos&kdc=127.0.0.1&realm=%s" % (
+        info.user, quote(info.password, safe=""), info.server_name, info.host, info.port, addc.SHARE,
+        info.realm)
+    opener = urllib.request.build_opener(SMBHandler)
+    with opener.open(url) as fh:
+        assert fh.read() == data
+    opener.open(url.replace("url-krb.bin", "url-krb-up.bin"), data=data[::-1]).close()
+    with open(os.path.join(info.share_paths[addc.SHARE], "url-krb-up.bin"), "rb") as f:
+        assert f.read() == data[::-1]
+
+
+def test_cli_with_kerberos_keytab(info, tmp_path):
+    """``smbpy -k --keytab --realm --kdc``: no password anywhere, the keytab's keys log on."""
+    import sys
+
+    with open(os.path.join(info.share_paths[addc.SHARE], "cli-krb.txt"), "wb") as f:
+        f.write(b"kerberos from the command line\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("SMB_PASSWORD", "KRB5CCNAME")}
+    env["KRB5CCNAME"] = "FILE:" + str(tmp_path / "none")  # no cache to lean on
+    url = "smb://%s@%s:%d/%s/cli-krb.txt" % (info.user, info.host, info.port, addc.SHARE)
+    base = [sys.executable, "-m", "smb"]
+    opts = ["-k", "--keytab", info.keytab, "--realm", info.realm, "--kdc", "127.0.0.1",
+            "--server-name", info.server_name]
+    r = subprocess.run(base + ["cat"] + opts + [url], env=env, capture_output=True, timeout=60,
+                       start_new_session=True)
+    assert (r.returncode, r.stdout) == (0, b"kerberos from the command line\n"), r.stderr
+    r = subprocess.run(base + ["cat", "--kdc", "127.0.0.1", url], env=env, capture_output=True,
+                       timeout=60, start_new_session=True)
+    assert r.returncode != 0 and b"need -k" in r.stderr

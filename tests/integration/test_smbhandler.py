@@ -48,6 +48,22 @@ def test_missing_file_and_bad_password(samba):
 def test_parse_smb_url():
     p = parse_smb_url("smb://DOM;bob:p%40ss@SRV,10.0.0.1:1445/share/a/b%20c.txt")
     assert p == {"domain": "DOM", "user": "bob", "password": "p@ss", "server_name": "SRV",
-                 "host": "10.0.0.1", "port": 1445, "share": "share", "path": "/a/b c.txt"}
+                 "host": "10.0.0.1", "port": 1445, "share": "share", "path": "/a/b c.txt",
+                 "kerberos": {}}
     p = parse_smb_url("smb://[::1]:445/s/f")
     assert (p["host"], p["port"], p["user"], p["server_name"]) == ("::1", 445, "", "")
+
+
+def test_kerberos_parameters_in_the_url():
+    p = parse_smb_url("smb://bob@fs1:445/s/f?auth=kerberos&realm=EX.ORG&kdc=10.0.0.2&ccache=/tmp/c"
+                      "&keytab=/k&spn=cifs/fs1.ex.org&ntlm_fallback=1")
+    assert p["kerberos"] == {"use_kerberos": True, "ntlm_fallback": True, "realm": "EX.ORG",
+                             "kdc": "10.0.0.2", "ccache": "/tmp/c", "keytab": "/k",
+                             "service_principal": "cifs/fs1.ex.org"}
+    assert p["path"] == "/f"
+    assert parse_smb_url("smb://h/s/f?auth=ntlm")["kerberos"] == {}
+    for bad in ("smb://h/s/f?auth=basic", "smb://h/s/f?realm=X", "smb://h/s/f?auth=kerberos&nope=1",
+                "smb://u:secret@h/s/f?auth=kerberos&&=="):
+        with pytest.raises(urllib.error.URLError) as e:
+            parse_smb_url(bad)
+        assert "secret" not in str(e.value)
