@@ -242,7 +242,12 @@ class SMBConnection:
         return bool(self.auth_result)
 
     def close(self):
-        """Log off (which also ends the tree connects) and close the socket. Safe to call twice."""
+        """Log off (which also ends the tree connects) and close the socket. Safe to call twice.
+        Files opened with :meth:`openFile` are closed first (their pending writes written)."""
+        if self.__dict__.get("_open_files"):
+            from smb.fileobj import close_files
+
+            close_files(self._open_files)
         engine, self._engine = self._engine, None
         self._trees = {}
         self.sock = None
@@ -511,6 +516,23 @@ class SMBConnection:
                 finally:
                     progress.close()
         return offset + n
+
+    def openFile(self, service_name, path, mode="rb", buffering=-1, encoding=None, errors=None,
+                 newline=None, share_access=None, timeout=30):
+        """(Not in pysmb.) Open ``path`` as a Python file object, as :func:`open` would a
+        local file: ``mode`` ``rb wb ab xb r+b w+b a+b`` (or text modes, through
+        ``io.TextIOWrapper`` with ``encoding``, ``errors``, ``newline``); ``buffering=0`` gives
+        the unbuffered raw file. Sequential reads read ahead and writes are written behind;
+        the file objects also have ``lock(offset, length, exclusive=True, wait=False,
+        timeout=None)`` and ``unlock(offset, length)``. ``share_access`` (FILE_SHARE_READ |
+        FILE_SHARE_WRITE by default) is what other opens may do meanwhile; ``timeout``
+        bounds each response of each operation. Failures are OSError subclasses
+        (``FileNotFoundError``...) that are also OperationFailure. See ``docs/fileobjects.rst``.
+        """
+        from smb.fileobj import open_file
+
+        return open_file(self, service_name, path, mode, buffering, encoding, errors, newline,
+                         share_access, timeout)
 
     # ------------------------------------------------------------------ changes
     def createDirectory(self, service_name, path, timeout=30):

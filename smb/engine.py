@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
 from smb import fscc
-from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
 
 # [MS-SMB2] 2.2.37 InfoType
 INFO_FILE = 0x01
@@ -208,7 +208,9 @@ class Engine(abc.ABC):
     OPERATIONS = ("authenticate", "logoff", "echo", "tree_connect", "tree_disconnect", "create",
                   "close_file", "read", "write", "read_to", "write_from", "list_directory",
                   "query_info", "set_info", "ioctl", "transact_pipe", "open_pipe", "rename",
-                  "flush")
+                  "flush",
+                  "lock", "unlock",  # byte-range locks (issue 13.2: smb.smb2.locks, smb.smb1.locks)
+                  )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).
     is_smb2: bool = False
@@ -411,6 +413,19 @@ class Engine(abc.ABC):
         """Write ``data`` to a named pipe and read the whole reply (FSCTL_PIPE_TRANSCEIVE or
         SMB1 TRANSACTION TransactNmPipe; reads again while the server says BUFFER_OVERFLOW,
         at most :data:`MAX_PIPE_REPLY` bytes)."""
+
+    # --- byte-range locks (smb.smb2.locks / smb.smb1.locks) ---------------------------------
+    def lock(self, tree: Tree, file_id: object, offset: int, length: int, *, exclusive: bool = True,
+             wait: Optional[float] = 0.0, timeout: Timeout) -> None:
+        """Lock ``length`` bytes at ``offset`` of an open file, exclusive or shared. ``wait``
+        0: fail at once on a conflict (STATUS_LOCK_NOT_GRANTED); seconds to wait for the
+        range; None: wait without limit. A wait that runs out raises OperationFailure
+        (STATUS_CANCELLED on SMB2, STATUS_FILE_LOCK_CONFLICT on SMB1)."""
+        raise UnsupportedFeature("%s has no byte-range locks" % type(self).__name__)
+
+    def unlock(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout) -> None:
+        """Release the lock held on exactly that range (STATUS_RANGE_NOT_LOCKED if none)."""
+        raise UnsupportedFeature("%s has no byte-range locks" % type(self).__name__)
 
     def open_pipe(self, tree: Tree, name: str, messages, timeout: Timeout):
         """Open the named pipe ``name`` and exchange each of ``messages`` in order

@@ -216,9 +216,12 @@ class Connection(Multiplexer):
         except (NotConnectedError, ProtocolError, OSError) as e:
             raise self.fail(e)
 
-    def cancel(self, req: Request, session=None) -> None:
-        """Send SMB2 CANCEL for ``req`` ([MS-SMB2] 3.2.4.24); its late response is dropped."""
-        req.abandoned = True
+    def cancel(self, req: Request, session=None, abandon: bool = True) -> None:
+        """Send SMB2 CANCEL for ``req`` ([MS-SMB2] 3.2.4.24); its late response is dropped,
+        unless ``abandon`` is False: then the caller waits for that final answer (a blocking
+        LOCK may have been granted before the CANCEL arrived)."""
+        if abandon:
+            req.abandoned = True
         if self.broken is not None or req.done:
             return
         signer = session.signer if (session is not None and session.signing_required
