@@ -12,8 +12,10 @@ doubling up to the engine's window (``read_chunk * read_window``) and never beyo
 the file is known to have. Any other read (after a seek) is *random* and reads exactly the
 requested range; what was read ahead is dropped (answers of READs still in flight are
 discarded on arrival). A READ carrying more than asked is malformed (ProtocolError); an
-empty one (or STATUS_END_OF_FILE) is the end of the file; a short one is followed by an
-exact read of the rest.
+empty one (or STATUS_END_OF_FILE) is the end of the file; a short one is followed at once
+by a READ of the rest, the others staying in flight, and when that rest comes the server is
+taken to cap READs at what the short one returned: later READs ask that much, more of them
+in flight (SMB1 servers answer at most what fits a 17-bit NetBIOS length).
 
 :class:`WriteBehind`: a write is accepted at once; contiguous small writes are gathered into
 one WRITE of up to ``write_chunk`` bytes, and up to ``write_window`` WRITEs are in flight.
@@ -36,6 +38,9 @@ from smb.errors import OperationFailure, ProtocolError, SMBTimeout
 
 #: the smallest read-ahead (bytes) once reads are sequential
 MIN_AHEAD = 256 * 1024
+#: READ sizes a server's cap may lower the chunk to, at least; READs in flight at most then
+MIN_CHUNK = 4096
+MAX_WINDOW = 32
 
 
 class ReadAhead:
@@ -44,8 +49,11 @@ class ReadAhead:
     def __init__(self, engine, tree, file_id, timeout):
         self.engine, self.tree, self.file_id, self.timeout = engine, tree, file_id, timeout
         self.chunk = max(1, engine.read_chunk)
-        self.max_ahead = self.chunk * max(1, engine.read_window)
-        self.inflight = deque()   # [handle, offset, size], contiguous, in file order
+        self.window = max(1, engine.read_window)
+        self.max_ahead = self.chunk * self.window
+        #: [handle, offset, size, after_short], contiguous, in file order; after_short: the
+        #: READ of the rest of a short one that returned that many bytes
+        self.inflight = deque()
         self.frontier = 0         # offset just past the last READ in flight
         self.buf = b""            # data read beyond what was asked, at buf_off
         self.buf_off = 0
@@ -74,7 +82,7 @@ class ReadAhead:
                     self._drop_inflight()
                     self.buf = b""
                     self.frontier = off
-                self._fill(pos + n)
+                self._fill(pos + n, known_size)
                 k = self._complete_head(out[got:])
                 if k is None:
                     break
@@ -84,7 +92,7 @@ class ReadAhead:
                 self.ahead = min(self.max_ahead, max(2 * self.ahead, 2 * n, MIN_AHEAD))
                 self._top_up(known_size)
         except BaseException as exc:
-            self._drop_inflight(isinstance(exc, SMBTimeout))
+            self._drop_inflight(exc)
             self.expect = None
             raise
         return got
@@ -112,14 +120,17 @@ class ReadAhead:
     def _submit(self, offset: int, size: int) -> None:
         e = self.engine
         self.inflight.append([e.submit_read(self.tree, self.file_id, offset, size, self.timeout),
-                              offset, size])
+                              offset, size, 0])
         self.frontier = offset + size
 
-    def _fill(self, end: int) -> None:
-        """READs from the frontier up to ``end`` (what the caller asked for), one per chunk,
-        as many as the window allows (the rest goes out as answers come in)."""
+    def _fill(self, end: int, known_size: int) -> None:
+        """READs from the frontier up to ``end``, one per chunk, as many as the window
+        allows (the rest goes out as answers come in); beyond the size the file is known to
+        have, one at a time (the file may have grown; if not, nothing is asked in vain)."""
         e = self.engine
-        while self.frontier < end and len(self.inflight) < e.read_window:
+        while self.frontier < end and len(self.inflight) < self.window:
+            if self.frontier >= known_size and self.inflight:
+                break
             size = min(self.chunk, end - self.frontier)
             if self.inflight and not e.can_submit(size):
                 break
@@ -131,13 +142,13 @@ class ReadAhead:
             return
         if not self.inflight:
             self.frontier = max(self.expect, self.buf_off + len(self.buf) if self.buf else 0)
-        self._fill(min(self.expect + self.ahead, known_size))
+        self._fill(min(self.expect + self.ahead, known_size), known_size)
 
     def _complete_head(self, out):
         """Wait for the oldest READ; copy what fits into ``out`` and keep the rest. Returns
         the bytes copied, or None at the end of the file."""
         e = self.engine
-        handle, off, size = self.inflight.popleft()
+        handle, off, size, after_short = self.inflight.popleft()
         try:
             data = e.complete_read(handle, self.timeout)
             n = len(data) if data is not None else 0
@@ -153,15 +164,54 @@ class ReadAhead:
                 self.buf, self.buf_off = memoryview(bytes(data[k:n])), off + k
         finally:
             e.release(handle)
+        if after_short:
+            # the rest of a short READ came: the server caps READs (SMB1 servers answer at
+            # most what fits a 17-bit NetBIOS length); ask that much from now on
+            self._set_chunk(after_short)
         if n < size:
-            # short: the READs behind this one do not continue it
-            self._drop_inflight()
+            # short: the rest of the range goes out now, ahead of the READs behind it
+            self.inflight.appendleft([e.submit_read(self.tree, self.file_id, off + n, size - n,
+                                                    self.timeout), off + n, size - n, n])
         return k
 
-    def _drop_inflight(self, cancel: bool = False) -> None:
-        if self.inflight:
-            self.engine.abandon([item[0] for item in self.inflight], cancel)
-            self.inflight.clear()
+    def _set_chunk(self, size: int) -> None:
+        self.chunk = max(MIN_CHUNK, min(self.chunk, size))
+        window = max(self.engine.read_window, self.max_ahead // self.chunk)
+        self.window = max(1, min(MAX_WINDOW, window))
+
+    def _drop_inflight(self, after: BaseException = None) -> None:
+        """Forget the READs in flight: their answers are awaited and dropped (servers must
+        not see a CLOSE while READs are outstanding: Samba 4.17 crashes on SMB1), unless
+        ``after`` a failure that is not the server's (their requests are then abandoned)."""
+        handles = [item[0] for item in self.inflight]
+        self.inflight.clear()
+        drop(self.engine, handles, self.engine.complete_read, self.timeout, after)
+
+
+def drop(engine, handles, complete, timeout, after: BaseException = None) -> None:
+    """Wait for the requests ``handles`` and ignore their answers. After a failure that
+    is not a server's status (``after``: a timeout, a broken connection) they are
+    abandoned instead -- cancelled after a timeout; waiting for them after ``after``
+    raises nothing, otherwise a broken connection or a timeout is raised."""
+    if not handles:
+        return
+    if after is not None and not isinstance(after, OperationFailure):
+        engine.abandon(handles, isinstance(after, SMBTimeout))
+        return
+    for i, handle in enumerate(handles):
+        try:
+            complete(handle, timeout)
+        except OperationFailure:
+            pass
+        except BaseException as e:
+            engine.abandon(handles[i + 1:], isinstance(e, SMBTimeout))
+            if after is None:
+                raise
+            if isinstance(e, ProtocolError):
+                engine.abort(e)
+            return
+        finally:
+            engine.release(handle)
 
 
 class WriteBehind:
@@ -209,12 +259,13 @@ class WriteBehind:
         while self.inflight:
             self._complete_oldest()
 
-    def discard(self, cancel: bool = False) -> None:
-        """Drop everything not written yet (after a failure)."""
+    def discard(self, after: BaseException = None) -> None:
+        """Drop everything not written yet (after a failure): what is in flight is awaited
+        (or abandoned, see :func:`drop`)."""
         self.pending = bytearray()
-        if self.inflight:
-            self.engine.abandon([item[0] for item in self.inflight], cancel)
-            self.inflight.clear()
+        handles = [item[0] for item in self.inflight]
+        self.inflight.clear()
+        drop(self.engine, handles, self.engine.complete_write, self.timeout, after)
 
     # --- internals ------------------------------------------------------------------------
     def _send_pending(self) -> None:
@@ -229,7 +280,7 @@ class WriteBehind:
         try:
             handle = e.submit_write(self.tree, self.file_id, offset, data, self.timeout)
         except BaseException as exc:
-            self.discard(isinstance(exc, SMBTimeout))
+            self.discard(exc)
             raise
         self.inflight.append((handle, offset, data))
 
@@ -243,13 +294,13 @@ class WriteBehind:
             if n == 0:
                 raise OperationFailure("WRITE at offset %d made no progress" % off, status=0)
         except BaseException as exc:
-            self.discard(isinstance(exc, SMBTimeout))
+            self.discard(exc)
             raise
         if n < len(data):
             # short: the rest goes out next, ahead of everything still waiting
             try:
                 handle = e.submit_write(self.tree, self.file_id, off + n, data[n:], self.timeout)
             except BaseException as exc:
-                self.discard(isinstance(exc, SMBTimeout))
+                self.discard(exc)
                 raise
             self.inflight.appendleft((handle, off + n, data[n:]))
