@@ -25,35 +25,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from runner import Sink, Source  # noqa: E402  (benchmarks/runner.py: the same sink and source)
 from tests.integration.conftest import make_connection  # noqa: E402
 from tests.sambaserver import SambaServer  # noqa: E402
 
 BLOCK = 1 << 20
-
-
-class Sink:
-    def __init__(self):
-        self.n = 0
-
-    def write(self, b):
-        n = len(b)
-        self.n += n
-        return n
-
-
-class Source:
-    """SIZE bytes without holding them (one repeated 1 MiB block)."""
-
-    def __init__(self, size):
-        self.left = size
-        self.block = memoryview(bytes(range(256)) * 4096)
-
-    def read(self, n=-1):
-        if n is None or n < 0:
-            n = self.left
-        n = min(n, self.left, len(self.block))
-        self.left -= n
-        return self.block[:n]
 
 
 def timed(fn):

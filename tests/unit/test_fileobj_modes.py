@@ -54,7 +54,7 @@ def test_text_modes(mode):
     assert m.writable == (mode[0] in "wax" or "+" in mode)
 
 
-@pytest.mark.parametrize("mode", ["", "b", "rw", "rr", "rbt", "ra", "r+r", "q", "U", "rU", "wx", "+", "bt"])
+@pytest.mark.parametrize("mode", ["", "b", "rw", "rr", "rbt", "ra", "r+r", "q", "wx", "+", "bt"])
 def test_invalid_modes_fail_like_open(mode, tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"")
@@ -63,6 +63,12 @@ def test_invalid_modes_fail_like_open(mode, tmp_path):
     with pytest.raises(ValueError) as ours:
         parse_mode(mode)
     assert type(ours.value) is type(builtin.value)
+
+
+def test_universal_newline_mode_is_refused():
+    for mode in ("U", "rU", "rbU"):  # gone from open() in Python 3.11
+        with pytest.raises(ValueError):
+            parse_mode(mode)
 
 
 def test_mode_must_be_a_string():
