@@ -291,6 +291,11 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close_file(self, tree: Tree, file_id: object, timeout: Timeout) -> None: ...
 
+    @abc.abstractmethod
+    def flush(self, tree: Tree, file_id: object, timeout: Timeout) -> None:
+        """Ask the server to write the file's cached data to disk ([MS-SMB2] FLUSH,
+        [MS-CIFS] SMB_COM_FLUSH)."""
+
     def close_after_failure(self, tree: Tree, file_id: object, timeout: Optional[Timeout] = None) -> None:
         """Close a handle after an operation on it failed, keeping that failure the one
         raised. The CLOSE gets a fresh wait (at most :data:`CLOSE_AFTER_FAILURE_TIMEOUT`); if

@@ -296,6 +296,9 @@ class SMB1Engine(E.Engine):
     def close_file(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
         self.conn.request(M.close(file_id), tree.tree_id, timeout, what="close")
 
+    def flush(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
+        self.conn.request(M.flush(file_id), tree.tree_id, timeout, what="flush")
+
     def read(self, tree: E.Tree, file_id, offset: int, length: int, timeout: E.Timeout) -> bytes:
         length = min(length, self.max_read_size)
         resp = self.conn.request(M.read_andx(file_id, offset, length), tree.tree_id, timeout,
