@@ -135,28 +135,34 @@ class Multiplexer:
                     if remaining <= 0:
                         raise SMBTimeout("%s response not received before the deadline" % self.name)
                     cv.wait(remaining)
-            try:
-                self._read_one(deadline, me)
-            finally:
-                with cv:
-                    self._reader = None
-                    cv.notify_all()
+            self._read_one(deadline, me)
 
     def _read_one(self, deadline: float, me) -> None:
+        """Read one message as the reader and dispatch it; the reader role is given back
+        and the waiters woken once, in the same locked step."""
+        cv = self._cv
         try:
             data = self.transport.recv(deadline)
-        except SMBTimeout:
+        except BaseException as e:
+            with cv:
+                self._reader = None
+                cv.notify_all()
+            if isinstance(e, (NotConnectedError, ProtocolError)):
+                raise self.fail(e)
+            if isinstance(e, OSError) and not isinstance(e, SMBTimeout):
+                raise self.fail(NotConnectedError(str(e)))
             raise
-        except (NotConnectedError, ProtocolError) as e:
-            raise self.fail(e)
-        except OSError as e:
-            raise self.fail(NotConnectedError(str(e)))
-        try:
-            with self._cv:
+        with cv:
+            try:
                 self._dispatch(data, me)
-                self._cv.notify_all()
-        except ProtocolError as e:
-            raise self.fail(e)
+            except BaseException as e:
+                self._reader = None
+                cv.notify_all()
+                if isinstance(e, ProtocolError):
+                    raise self.fail(e)
+                raise
+            self._reader = None
+            cv.notify_all()
 
     def _dispatch(self, data, me) -> None:  # pragma: no cover - abstract
         """Hand one transport message to the requests it answers (under the lock)."""
