@@ -208,6 +208,7 @@ class SMB1Engine(E.Engine):
                 except securityblob.AuthenticationRejected:
                     return False
                 self.conn.uid = resp.uid
+                self.auth_mechanism = spnego.mechanism
                 self.session_key = spnego.session_key
                 self._start_signing(self.session_key, last)
                 return True
@@ -218,7 +219,7 @@ class SMB1Engine(E.Engine):
         raise self.conn.fail(ProtocolError("SMB1 session setup did not complete"))
 
     def _auth_challenge_response(self, timeout: E.Timeout) -> bool:
-        from smb import ntlm, ntlm_crypto
+        from smb import ntlm, ntlm_crypto, securityblob
 
         cfg = self.config
         challenge = self.neg.challenge
@@ -245,6 +246,7 @@ class SMB1Engine(E.Engine):
         if self._refuse(M.parse_session_setup(resp)[0], anonymous):
             return False
         self.conn.uid = resp.uid
+        self.auth_mechanism = securityblob.ntlm_mechanism(anonymous, cfg.use_ntlm_v2)
         self.session_key = key
         self._start_signing(key + nt if key else b"", bytes(resp.raw))
         return True
@@ -259,7 +261,7 @@ class SMB1Engine(E.Engine):
     def security(self) -> E.SessionSecurity:
         guest = bool(self.session_action & 1)
         return E.SessionSecurity(self.dialect, guest, self.anonymous, self.signing, False,
-                                 "MD5" if self.signing else None)
+                                 "MD5" if self.signing else None, None, self.auth_mechanism)
 
     def echo(self, data: bytes, timeout: E.Timeout) -> bytes:
         resp = self.conn.request(M.echo(bytes(data)), 0xFFFF, timeout, what="echo")
