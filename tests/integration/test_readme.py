@@ -36,5 +36,5 @@ def test_readme_shell_example_runs(samba, tmp_path):
                        text=True, timeout=60)
     assert (r.returncode, r.stderr) == (0, "")
     assert re.search(r"^%s\s+disk\s" % samba.share, r.stdout, re.M)
-    assert re.search(r"^----a 21 \S+ \S+ hello\.txt$", r.stdout, re.M)
+    assert re.search(r"^----a +21 \S+ \S+ hello\.txt$", r.stdout, re.M)  # sizes are right-aligned
     assert r.stdout.endswith("Hello from the shell\n")
