@@ -51,6 +51,15 @@ _SEARCH_ALL = (SMB_FILE_ATTRIBUTE_READONLY | SMB_FILE_ATTRIBUTE_HIDDEN | SMB_FIL
 
 log = logging.getLogger("SMB.SMBConnection")
 
+
+_DIALECT_NAMES = {0x0001: "SMB1 (NT LM 0.12)", 0x0202: "SMB 2.0.2", 0x0210: "SMB 2.1", 0x0300: "SMB 3.0",
+                  0x0302: "SMB 3.0.2", 0x0311: "SMB 3.1.1"}
+
+
+def _dialect_name(dialect: int) -> str:
+    return _DIALECT_NAMES.get(dialect, "dialect 0x%04X" % dialect)
+
+
 # [MS-SMB2] 2.2.13 values (also NT_CREATE_ANDX's)
 _SHARE_ALL = fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE | fscc.FILE_SHARE_DELETE
 _READ_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
@@ -238,6 +247,11 @@ class SMBConnection:
         self._engine = engine
         self.auth_result = True
         self._mirror_state(engine)
+        if log.isEnabledFor(logging.INFO):
+            sec = engine.security()
+            log.info("connected to %s port %s: %s, %s as %r, signing %s, encryption %s", ip, port,
+                     _dialect_name(sec.dialect), sec.auth_mechanism or "?", self.username or "",
+                     sec.signing_algorithm or "off", sec.cipher or "off")
         self.onAuthOK()
         return bool(self.auth_result)
 

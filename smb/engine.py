@@ -193,6 +193,9 @@ class SessionSecurity:
     signing_algorithm: Optional[str] = None
     #: "AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM" or None
     cipher: Optional[str] = None
+    #: how the user was authenticated: "NTLMv2", "NTLMv1", "Kerberos", "NTLMv2 (Kerberos
+    #: fallback)", "anonymous"; None before authentication
+    auth_mechanism: Optional[str] = None
 
 
 class Engine(abc.ABC):
@@ -222,6 +225,8 @@ class Engine(abc.ABC):
     max_transact_size: int = 65536
     #: the connection (an :class:`smb.mux.Multiplexer`)
     conn = None
+    #: set by :meth:`authenticate` (see :attr:`SessionSecurity.auth_mechanism`)
+    auth_mechanism: Optional[str] = None
     #: the [MS-FSCC] information class of the buffers :meth:`list_directory` yields:
     #: FileIdBothDirectoryInformation (37), or FileBothDirectoryInformation (3) on an SMB1
     #: server without SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO; parse with fscc.DIRECTORY_PARSERS
@@ -292,6 +297,11 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def close_file(self, tree: Tree, file_id: object, timeout: Timeout) -> None: ...
+
+    @abc.abstractmethod
+    def flush(self, tree: Tree, file_id: object, timeout: Timeout) -> None:
+        """Ask the server to write the file's cached data to disk ([MS-SMB2] FLUSH,
+        [MS-CIFS] SMB_COM_FLUSH)."""
 
     def close_after_failure(self, tree: Tree, file_id: object, timeout: Optional[Timeout] = None) -> None:
         """Close a handle after an operation on it failed, keeping that failure the one

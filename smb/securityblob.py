@@ -342,6 +342,10 @@ def _server_resp(token, expected_state: int, rejected: str, where: str) -> dict:
     return resp
 
 
+def ntlm_mechanism(anonymous: bool, v2: bool) -> str:
+    return "anonymous" if anonymous else ("NTLMv2" if v2 else "NTLMv1")
+
+
 class SPNEGOAuthenticator:
     """SPNEGO around an :class:`smb.ntlm.NTLMAuthenticator` (NTLMSSP is the only mechanism)."""
 
@@ -397,3 +401,9 @@ class SPNEGOAuthenticator:
     @property
     def is_anonymous(self) -> bool:
         return self.ntlm.is_anonymous
+
+    @property
+    def mechanism(self) -> str:
+        """What authenticated: "NTLMv2", "NTLMv1" or "anonymous" (for logs and
+        :class:`smb.engine.SessionSecurity`)."""
+        return ntlm_mechanism(self.ntlm.is_anonymous, self.ntlm.use_ntlm_v2)

@@ -115,6 +115,13 @@ class KerberosSPNEGOAuthenticator:
         return self.fallback is not None and self.fallback.is_anonymous
 
     @property
+    def mechanism(self) -> str:
+        """ "Kerberos", or the NTLM mechanism it fell back to."""
+        if self.fallback is not None:
+            return "%s (Kerberos fallback)" % self.fallback.mechanism
+        return "Kerberos"
+
+    @property
     def ntlm(self):
         """The NTLM authenticator after a fallback (None with Kerberos)."""
         return self.fallback.ntlm if self.fallback is not None else None

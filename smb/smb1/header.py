@@ -55,6 +55,7 @@ from smb.smb_constants import (  # noqa: F401
     SMB_FLAGS_REPLY,
     SMB_COM_CHECK_DIRECTORY,
     SMB_COM_CLOSE,
+    SMB_COM_FLUSH,
     SMB_COM_CREATE_DIRECTORY,
     SMB_COM_DELETE,
     SMB_COM_DELETE_DIRECTORY,

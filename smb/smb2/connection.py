@@ -23,13 +23,19 @@ capped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from logging import DEBUG
 
 from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
 from smb.mux import Multiplexer
 from smb.smb2 import constants as C
 from smb.smb2.header import frame_chain, parse_header, split_compound
+
+#: pysmb's logger of the SMB layer: one DEBUG record per message sent and received (never a
+#: key, signature or payload)
+log = logging.getLogger("SMB.SMB")
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
@@ -188,6 +194,12 @@ class Connection(Multiplexer):
                     for req, parts in zip(reqs, messages):
                         req.sent = b"".join(bytes(p) for p in parts)
                 parts = [p for m in messages for p in m]
+                if log.isEnabledFor(DEBUG):
+                    for req, m in zip(reqs, messages):
+                        log.debug("SMB2 send %s mid=%d credits=%d tree=0x%X %d bytes%s%s",
+                                  C.COMMAND_NAMES.get(req.command, req.command), req.message_id,
+                                  req.credit_charge, tree_id or 0, sum(len(x) for x in m),
+                                  " signed" if req.signed else "", " encrypted" if encrypt else "")
                 if encrypt:
                     parts = self.encryption.encrypt(parts, session)
                 self._transmit(parts, deadline, reqs)
@@ -286,6 +298,11 @@ class Connection(Multiplexer):
             if encrypted and req.session_id and req.session_id != transform_sid:
                 raise ProtocolError("response encrypted for SessionId 0x%X to a request of SessionId "
                                     "0x%X" % (transform_sid, req.session_id))
+            if log.isEnabledFor(DEBUG):
+                log.debug("SMB2 recv %s mid=%d status=0x%08X credits+%d %d bytes%s",
+                          C.COMMAND_NAMES.get(hdr.command, hdr.command), hdr.message_id, hdr.status,
+                          hdr.credits, len(msg), " (interim)" if pending else "")
+            self.progressed(req.owner)
             if pending:
                 self._interim(req, hdr)
                 continue

@@ -114,7 +114,8 @@ class SMB2Engine(FileOperations, LockOperations, Engine):
         return SessionSecurity(
             self.dialect, s.is_guest, s.is_anonymous, signed, bool(s.encrypt_data),
             _SIGNING_NAMES.get(self.signing_algorithm) if signed else None,
-            _CIPHER_NAMES.get(self.cipher_id) if s.encryption_key is not None else None)
+            _CIPHER_NAMES.get(self.cipher_id) if s.encryption_key is not None else None,
+            self.auth_mechanism)
 
     # --- plumbing ---------------------------------------------------------------------
     def charge(self, nbytes: int) -> int:
@@ -252,6 +253,7 @@ class SMB2Engine(FileOperations, LockOperations, Engine):
             self._finish_session(session, flags, hdr, req, auth)
             req.release()
             self.session = session
+            self.auth_mechanism = auth.mechanism
             self.conn.sessions[session.session_id] = session
             return True
         raise self.conn.fail(ProtocolError("SESSION_SETUP did not complete in %d legs"
