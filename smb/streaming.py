@@ -270,7 +270,8 @@ class WriteBehind:
     # --- internals ------------------------------------------------------------------------
     def _send_pending(self) -> None:
         if self.pending:
-            data, self.pending = memoryview(bytes(self.pending)), bytearray()
+            # the gathered bytearray itself goes out (nothing else refers to it any more)
+            data, self.pending = memoryview(self.pending), bytearray()
             self._submit(self.pending_off, data)
 
     def _submit(self, offset: int, data) -> None:
