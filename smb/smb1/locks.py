@@ -35,7 +35,6 @@ WAIT_FOREVER = 0xFFFFFFFF
 _LOCKING_ANDX = struct.Struct("<BBHHBBIHH")  # 8 words
 _RANGE32 = struct.Struct("<HII")             # PID, ByteOffset, LengthInBytes
 _RANGE64 = struct.Struct("<HHIIII")          # PID, Pad, OffsetHigh, OffsetLow, LengthHigh, LengthLow
-_SLICE = 3600.0
 
 
 def locking_andx(fid: int, pid: int, *, unlocks=(), locks=(), shared: bool = False,
@@ -95,11 +94,8 @@ class LockOperations:
         return bool(self.capabilities & H.CAP_LARGE_FILES)
 
     def _answer(self, mid: int, deadline: float):
-        while True:
-            now = time.monotonic()
-            try:
-                return self.conn.receive(mid, min(deadline, now + _SLICE))
-            except SMBTimeout:
-                if time.monotonic() >= deadline:
-                    self.conn.cancel([mid])
-                    raise
+        try:
+            return self.conn.receive(mid, deadline)
+        except SMBTimeout:
+            self.conn.cancel([mid])
+            raise

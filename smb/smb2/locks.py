@@ -29,8 +29,6 @@ LOCKFLAG_FAIL_IMMEDIATELY = 0x00000010
 
 _LOCK_REQ = struct.Struct("<HHI16s")   # StructureSize (48), LockCount, LockSequence, FileId
 _LOCK_ELEMENT = struct.Struct("<QQII")  # Offset, Length, Flags, Reserved
-#: the longest single wait of a blocking lock (a wait without end is made of such slices)
-_SLICE = 3600.0
 
 
 def lock_request(file_id: bytes, elements) -> bytes:
@@ -82,12 +80,8 @@ class LockOperations:
         """Wait up to ``wait`` seconds (None: forever) for the answer to a blocking LOCK;
         False when it has not come by then."""
         deadline = float("inf") if wait is None else time.monotonic() + wait
-        while not req.done:
-            now = time.monotonic()
-            if now >= deadline:
-                return False
-            try:
-                self.conn.pump(lambda: req.done, min(deadline, now + _SLICE))
-            except SMBTimeout:
-                pass
+        try:
+            self.conn.pump(lambda: req.done, deadline)
+        except SMBTimeout:
+            return False
         return True

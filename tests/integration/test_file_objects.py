@@ -288,6 +288,16 @@ def test_reads_see_a_file_grow(fconn, fconn2, fserver, fdir):
             assert r.read() == b""
 
 
+def test_no_timeout(fconn, fserver, fdir, fdisk):
+    """timeout=None: every wait without limit (pysmb's meaning of no timeout)."""
+    with fconn.openFile(fserver.share, p(fdir, "n.bin"), "w+b", timeout=None) as f:
+        f.write(b"abc" * 1000)
+        f.seek(0)
+        assert f.read() == b"abc" * 1000
+        f.lock(0, 3, wait=True)
+    assert fdisk.read(p(fdir, "n.bin")) == b"abc" * 1000
+
+
 def test_empty_file(fconn, fserver, fdir, fdisk):
     with fconn.openFile(fserver.share, p(fdir, "empty.bin"), "wb"):
         pass
