@@ -16,13 +16,14 @@ whose entries are its disk shares); URLs are ``smbpy://[user[:password]@]host[:p
 One filesystem instance holds one connection (SMB 2/3 by default; SMB1 only if asked for
 with ``allow_smb1``), shared by every call and every thread -- the connection is
 thread-safe -- and reopened when it breaks. fsspec caches instances, so equal arguments give
-the same instance and connection. Files are fsspec buffered files: reads fetch ranges with
-``retrieveFileFromOffset``, writes upload blocks with ``storeFileFromOffset``. Copies on the
+the same instance and connection. Files are the library's file objects
+(``SMBConnection.openFile``: read-ahead, write-behind, locks). Copies on the
 server use ``SMBConnection.copyFile`` (a server-side copy) when the library has it.
 
-Errors are ``OSError`` subclasses: ``FileNotFoundError`` for missing paths,
-``FileExistsError``, ``PermissionError``, ``IsADirectoryError``, ``NotADirectoryError`` and
-``OSError`` otherwise, each with the server's NTSTATUS in ``status``.
+Errors are ``OSError`` subclasses (``FileNotFoundError`` for missing paths,
+``FileExistsError``, ``PermissionError``, ``IsADirectoryError``, ``NotADirectoryError``, and
+``OSError`` otherwise) that are also ``OperationFailure`` with the server's NTSTATUS in
+``status`` (:mod:`smb.oserrors`).
 """
 
 from __future__ import annotations
@@ -37,32 +38,15 @@ from typing import Any, Dict, List, Optional
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 from fsspec.utils import infer_storage_options
 
-from smb import ntstatus
 from smb.base import OperationFailure
+from smb.oserrors import from_failure
 from smb.SMBConnection import SMBConnection
 from smb.smb_constants import ATTR_DIRECTORY
 
-#: NTSTATUS -> (OSError subclass, errno)
-_ERRORS = {
-    ntstatus.STATUS_OBJECT_NAME_NOT_FOUND: (FileNotFoundError, errno.ENOENT),
-    ntstatus.STATUS_OBJECT_PATH_NOT_FOUND: (FileNotFoundError, errno.ENOENT),
-    ntstatus.STATUS_NO_SUCH_FILE: (FileNotFoundError, errno.ENOENT),
-    ntstatus.STATUS_BAD_NETWORK_NAME: (FileNotFoundError, errno.ENOENT),
-    ntstatus.STATUS_OBJECT_NAME_COLLISION: (FileExistsError, errno.EEXIST),
-    ntstatus.STATUS_ACCESS_DENIED: (PermissionError, errno.EACCES),
-    ntstatus.STATUS_FILE_IS_A_DIRECTORY: (IsADirectoryError, errno.EISDIR),
-    ntstatus.STATUS_NOT_A_DIRECTORY: (NotADirectoryError, errno.ENOTDIR),
-    ntstatus.STATUS_DIRECTORY_NOT_EMPTY: (OSError, errno.ENOTEMPTY),
-    ntstatus.STATUS_SHARING_VIOLATION: (PermissionError, errno.EBUSY),
-}
-
-
 def os_error(e: OperationFailure, path: str) -> OSError:
-    """The OSError for a server's refusal (``status`` and the original kept)."""
-    cls, code = _ERRORS.get(e.status or 0, (OSError, errno.EIO))
-    err = cls(code, "%s (NTSTATUS 0x%08X)" % (e.args[0] if e.args else "SMB error", e.status or 0), path)
-    err.status = e.status  # type: ignore[attr-defined]
-    return err
+    """The server's refusal as an OSError subclass that is also an OperationFailure
+    (:mod:`smb.oserrors`, the mapping the file objects use)."""
+    return from_failure(e, "%s (NTSTATUS 0x%08X)" % (e.args[0] if e.args else "SMB error", e.status or 0), path)
 
 
 class SMBFileSystem(AbstractFileSystem):
@@ -351,9 +335,20 @@ class SMBFileSystem(AbstractFileSystem):
         return super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
+        """A file object of ``SMBConnection.openFile`` (read-ahead, write-behind) where the
+        library has it, else an fsspec buffered file over ranged transfers."""
         path = self._strip_protocol(path)
         if mode == "xb" and self.exists(path):
             raise FileExistsError(errno.EEXIST, "exists", path)
+        if hasattr(self.conn, "openFile") and mode in ("rb", "wb", "ab", "xb"):
+            share, rel = self._split(path)
+            if not share:
+                raise PermissionError(errno.EPERM, "not a path on a share", path)
+            if mode != "rb" and self.auto_mkdir and share and rel.rstrip("/").count("/") > 1:
+                parent = self._parent(path)
+                if not self.exists(parent):
+                    self.makedirs(parent, exist_ok=True)
+            return self.conn.openFile(share, rel, mode, timeout=self.timeout)  # OSError on failure
         return SMBFile(self, path, mode, block_size or "default", autocommit,
                        cache_options=cache_options, **kwargs)
 

@@ -32,5 +32,6 @@ def test_paths_and_url_options():
 ])
 def test_errors_map_to_oserror(status, cls, code):
     err = os_error(OperationFailure("Failed to open 'x'", [], status=status), "share/x")
-    assert type(err) is cls and err.errno == code and err.status == status
+    assert isinstance(err, cls) and isinstance(err, OperationFailure)
+    assert err.errno == code and err.status == status
     assert err.filename == "share/x" and "0x%08X" % status in str(err)
