@@ -260,6 +260,8 @@ class Transport:
             if timeout <= 0:
                 raise SMBTimeout("timed out %s %s:%s" % ("sending to" if writable else "waiting for data from",
                                                           self.host, self.port))
+            if timeout == math.inf:  # Timeout(None): wait for ever
+                timeout = None
         if _HAS_POLL:
             ms = -1 if timeout is None else max(1, math.ceil(timeout * 1000))
             ready = (self._wpoll if writable else self._rpoll).poll(ms)

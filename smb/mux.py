@@ -134,7 +134,7 @@ class Multiplexer:
                     remaining = deadline - _monotonic()
                     if remaining <= 0:
                         raise SMBTimeout("%s response not received before the deadline" % self.name)
-                    cv.wait(remaining)
+                    cv.wait(None if remaining == float("inf") else remaining)
             try:
                 self._read_one(deadline, me)
             finally:
