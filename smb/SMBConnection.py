@@ -459,17 +459,18 @@ class SMBConnection:
                          tqdm_kwargs, timeout)
 
     def watchDirectory(self, service_name, path, completion_filter=None, recursive=False, timeout=None):
-        """A blocking iterator of the changes under the folder ``path``, as they happen:
+        """A blocking iterator (:class:`smb.notify.DirectoryWatch`, armed when this returns)
+        of the changes under the folder ``path``, as they happen:
         :class:`smb.notify.Change` named tuples ``(action, name)`` (:mod:`smb.notify`).
         ``completion_filter``: FILE_NOTIFY_CHANGE_* bits (default
         :data:`smb.notify.DEFAULT_FILTER`); ``timeout``: the longest wait for each change
         (None: for ever), SMBTimeout after it. Stopping the iteration (``break``,
         ``close()``) cancels the request and closes the folder."""
-        from smb.notify import DEFAULT_FILTER, watch_directory
+        from smb.notify import DEFAULT_FILTER, DirectoryWatch
 
         if completion_filter is None:
             completion_filter = DEFAULT_FILTER
-        return watch_directory(self, service_name, path, completion_filter, recursive, timeout)
+        return DirectoryWatch(self, service_name, path, completion_filter, recursive, timeout)
 
     # ------------------------------------------------------------------ transfers
     def retrieveFile(self, service_name, path, file_obj, timeout=30, show_progress=False,

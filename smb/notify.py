@@ -15,7 +15,8 @@ can make the watcher hold at most one answer's changes.
 from __future__ import annotations
 
 import struct
-from typing import Iterator, List, NamedTuple
+from collections import deque
+from typing import List, NamedTuple
 
 from smb import fscc
 from smb.engine import CLOSE_AFTER_FAILURE_TIMEOUT, Timeout
@@ -107,26 +108,71 @@ def _check_name(name: str) -> None:
         raise ProtocolError("change notification with an invalid name %r" % name[:100])
 
 
-def watch_directory(conn, service_name: str, path: str, completion_filter: int, recursive: bool,
-                    timeout) -> Iterator[Change]:
-    """The generator behind ``SMBConnection.watchDirectory``."""
-    from smb.operations import normalize_path
+class DirectoryWatch:
+    """The iterator ``SMBConnection.watchDirectory`` returns: the folder is open and the
+    first request armed when it is created, so every change after that is reported. Use it
+    in a ``for`` loop or a ``with`` block; ``close()`` (also on ``break`` followed by garbage
+    collection, or leaving the ``with`` block) cancels the request and closes the folder."""
 
-    wait = Timeout(timeout)
-    npath = normalize_path(path)
-    engine = conn._need_engine()
-    with conn._failure("watch", service_name, path):
-        tree = conn._tree(service_name, wait)
-        opened = engine.create(tree, npath, desired_access=_WATCH_ACCESS, share_access=7,
-                               create_options=fscc.FILE_DIRECTORY_FILE, timeout=wait)
-    answers = None
-    try:
+    def __init__(self, conn, service_name: str, path: str, completion_filter: int,
+                 recursive: bool, timeout):
+        from smb.operations import normalize_path
+
+        self._conn, self._service, self._path = conn, service_name, path
+        self._wait = wait = Timeout(timeout)
+        self._engine = engine = conn._need_engine()
+        self._pending = deque()
+        self._answers = None
         with conn._failure("watch", service_name, path):
-            answers = engine.notify_changes(tree, opened.file_id, completion_filter, recursive, wait)
-            for _status, raw in answers:
-                changes = parse_notify_information(raw) if raw else [RESCAN]
-                yield from changes
-    finally:
+            self._tree = conn._tree(service_name, wait)
+            opened = engine.create(self._tree, normalize_path(path), desired_access=_WATCH_ACCESS,
+                                   share_access=7, create_options=fscc.FILE_DIRECTORY_FILE,
+                                   timeout=wait)
+            self._file_id = opened.file_id
+            try:
+                self._answers = engine.notify_changes(self._tree, opened.file_id, completion_filter,
+                                                      recursive, wait)
+            except BaseException:
+                self._close_handle()
+                raise
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Change:
+        while not self._pending:
+            if self._answers is None:
+                raise StopIteration
+            try:
+                with self._conn._failure("watch", self._service, self._path):
+                    _status, raw = next(self._answers)
+                    self._pending.extend(parse_notify_information(raw) if raw else [RESCAN])
+            except BaseException:
+                self.close()
+                raise
+        return self._pending.popleft()
+
+    def close(self) -> None:
+        """Cancel the request outstanding and close the folder (idempotent)."""
+        answers, self._answers = self._answers, None
         if answers is not None:
-            answers.close()  # cancels the request outstanding
-        engine.close_after_failure(tree, opened.file_id, Timeout(CLOSE_AFTER_FAILURE_TIMEOUT))
+            try:
+                answers.close()
+            finally:
+                self._close_handle()
+
+    def _close_handle(self) -> None:
+        self._engine.close_after_failure(self._tree, self._file_id,
+                                         Timeout(CLOSE_AFTER_FAILURE_TIMEOUT))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from typing import Iterator, Tuple
 
-from smb.engine import Timeout, Tree
+from smb.engine import Timeout, Tree, _guard
 from smb.errors import ProtocolError, SMBTimeout
 from smb.smb1 import trans as T
 from smb.smb1.connection import failure
@@ -36,11 +36,16 @@ def notify_change_request(fid: int, completion_filter: int, watch_tree: bool, ma
 class ChangeNotify:
     def notify_changes(self, tree: Tree, file_id, completion_filter: int, watch_tree: bool,
                        timeout: Timeout) -> Iterator[Tuple[int, bytes]]:
-        """Yield ``(status, FILE_NOTIFY_INFORMATION bytes)`` for each answer, forever; the
-        request outstanding when the caller stops is cancelled (NT_CANCEL)."""
-        conn = self.conn
+        """Send the first NOTIFY_CHANGE now; return the iterator of ``(status,
+        FILE_NOTIFY_INFORMATION bytes)`` answers (endless). Closing it cancels the request
+        outstanding (NT_CANCEL)."""
         req = notify_change_request(file_id, completion_filter, watch_tree, NOTIFY_BUFFER)
-        mid = conn.send(req, tree.tree_id, deadline=timeout.deadline())
+        mid = self.conn.send(req, tree.tree_id, deadline=timeout.deadline())
+        return self._notify_answers(mid, req, tree, timeout)
+
+    @_guard
+    def _notify_answers(self, mid, req, tree, timeout):
+        conn = self.conn
         try:
             while True:
                 status, out = self._notify_answer(mid, timeout)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import Iterator, Tuple
 
-from smb.engine import Timeout, Tree
+from smb.engine import Timeout, Tree, _guard
 from smb.errors import ProtocolError
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
@@ -46,12 +46,17 @@ def parse_change_notify_response(msg, output_length: int):
 class ChangeNotify:
     def notify_changes(self, tree: Tree, file_id, completion_filter: int, watch_tree: bool,
                        timeout: Timeout) -> Iterator[Tuple[int, bytes]]:
-        """Yield ``(status, FILE_NOTIFY_INFORMATION bytes)`` for each answer, forever; the
-        request outstanding when the caller stops is cancelled."""
+        """Send the first CHANGE_NOTIFY now; return the iterator of ``(status,
+        FILE_NOTIFY_INFORMATION bytes)`` answers (endless). Closing it cancels the request
+        outstanding."""
         length = min(NOTIFY_BUFFER, self.max_transact_size)
         body = change_notify_request(file_id, completion_filter, watch_tree, length)
         charge = self.charge(length)
-        req = self._send(C.CHANGE_NOTIFY, body, tree, timeout, charge=charge)
+        first = self._send(C.CHANGE_NOTIFY, body, tree, timeout, charge=charge)
+        return self._notify_answers(first, tree, body, length, charge, timeout)
+
+    @_guard
+    def _notify_answers(self, req, tree, body, length, charge, timeout):
         try:
             while True:
                 self.conn.wait(req, timeout.deadline(), self.session)
