@@ -191,7 +191,10 @@ def _outstanding(conn):
 
 def test_watch_reports_changes_made_by_another_thread(c, info, folder):
     share = info.share
-    watch = c.watchDirectory(share, folder, timeout=20)
+    # timeout=None: waits without a deadline, also while other threads read the connection
+    watch = c.watchDirectory(share, folder, timeout=None)
+    watchdog = threading.Timer(60, c.close)  # a hang becomes a failure
+    watchdog.start()
 
     def changes():  # through the same connection, from another thread
         _store(c, share, folder + "/a.txt", b"one")
@@ -204,6 +207,7 @@ def test_watch_reports_changes_made_by_another_thread(c, info, folder):
         if change == (notify.FILE_ACTION_REMOVED, "b.txt"):
             break
     t.join()
+    watchdog.cancel()
     assert seen[0] == (notify.FILE_ACTION_ADDED, "a.txt")
     assert (notify.FILE_ACTION_RENAMED_OLD_NAME, "a.txt") in seen
     assert seen.index((notify.FILE_ACTION_RENAMED_NEW_NAME, "b.txt")) > \
