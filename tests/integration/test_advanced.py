@@ -68,6 +68,16 @@ def folder(c, info):
     return name
 
 
+@pytest.fixture
+def d(info):
+    """A fresh folder on the share for one test's files (the share's root is shared)."""
+    conn = _connect(info, False)
+    name = "adv%d-%d" % (os.getpid(), next(_seq))
+    conn.createDirectory(info.share, name)
+    conn.close()
+    return name
+
+
 def _store(conn, share, path, data):
     conn.storeFile(share, path, io.BytesIO(data))
 
@@ -89,21 +99,21 @@ class Spy:
 
 # --- copyFile ----------------------------------------------------------------------------
 
-def test_copy_is_server_side_on_smb3(c3, info, disk, monkeypatch):
+def test_copy_is_server_side_on_smb3(c3, info, disk, monkeypatch, d):
     data = os.urandom(5 * 1024 * 1024 + 12345)
-    _store(c3, info.share, "cp-src.bin", data)
+    _store(c3, info.share, d + "/cp-src.bin", data)
     chunks = Spy(monkeypatch, c3._engine, "copy_chunks")
     reads = Spy(monkeypatch, c3._engine, "submit_read")
-    assert c3.copyFile(info.share, "cp-src.bin", "cp-dst.bin") == len(data)
-    assert disk.read("cp-dst.bin") == data
+    assert c3.copyFile(info.share, d + "/cp-src.bin", d + "/cp-dst.bin") == len(data)
+    assert disk.read(d + "/cp-dst.bin") == data
     assert chunks.calls >= 1 and reads.calls == 0  # the data never came through the client
 
 
-def test_copy_several_requests_with_progress(c3, info, disk, monkeypatch):
+def test_copy_several_requests_with_progress(c3, info, disk, monkeypatch, d):
     monkeypatch.setattr(smb.copy, "CHUNK_SIZE", 64 * 1024)
     monkeypatch.setattr(smb.copy, "BYTES_PER_REQUEST", 256 * 1024)
     data = os.urandom(1024 * 1024 + 1)
-    _store(c3, info.share, "cp-many.bin", data)
+    _store(c3, info.share, d + "/cp-many.bin", data)
     chunks = Spy(monkeypatch, c3._engine, "copy_chunks")
     updates = []
 
@@ -118,61 +128,61 @@ def test_copy_several_requests_with_progress(c3, info, disk, monkeypatch):
             pass
     pytest.importorskip("tqdm")
     monkeypatch.setattr("tqdm.tqdm", Bar)
-    assert c3.copyFile(info.share, "cp-many.bin", "cp-many2.bin", show_progress=True) == len(data)
-    assert disk.read("cp-many2.bin") == data
+    assert c3.copyFile(info.share, d + "/cp-many.bin", d + "/cp-many2.bin", show_progress=True) == len(data)
+    assert disk.read(d + "/cp-many2.bin") == data
     assert chunks.calls == 5 and updates == [256 * 1024] * 4 + [1]
 
 
-def test_copy_adopts_the_servers_limits(c3, info, disk, monkeypatch):
+def test_copy_adopts_the_servers_limits(c3, info, disk, monkeypatch, d):
     # Samba allows 1 MiB per chunk and 16 MiB per request: 4 MiB chunks are refused with
     # STATUS_INVALID_PARAMETER and the limits, which the copy then uses
     monkeypatch.setattr(smb.copy, "CHUNK_SIZE", 4 * 1024 * 1024)
     monkeypatch.setattr(smb.copy, "CHUNKS_PER_REQUEST", 8)
     monkeypatch.setattr(smb.copy, "BYTES_PER_REQUEST", 32 * 1024 * 1024)
     data = os.urandom(3 * 1024 * 1024 + 7)
-    _store(c3, info.share, "cp-lim.bin", data)
+    _store(c3, info.share, d + "/cp-lim.bin", data)
     chunks = Spy(monkeypatch, c3._engine, "copy_chunks")
-    assert c3.copyFile(info.share, "cp-lim.bin", "cp-lim2.bin") == len(data)
-    assert disk.read("cp-lim2.bin") == data
+    assert c3.copyFile(info.share, d + "/cp-lim.bin", d + "/cp-lim2.bin") == len(data)
+    assert disk.read(d + "/cp-lim2.bin") == data
     first = chunks.results[0]
     assert first.limits and first.chunk_bytes_written == 1024 * 1024
     assert not any(r.limits for r in chunks.results[1:])
 
 
-def test_copy_to_another_share(c3, info):
+def test_copy_to_another_share(c3, info, d):
     data = os.urandom(300000)
-    _store(c3, info.share, "cp-x.bin", data)
-    assert c3.copyFile(info.share, "cp-x.bin", "copied.bin", dst_service_name=info.extra["acl_share"]) == len(data)
-    with open(os.path.join(info.extra["acl_path"], "copied.bin"), "rb") as f:
+    _store(c3, info.share, d + "/cp-x.bin", data)
+    assert c3.copyFile(info.share, d + "/cp-x.bin", "copied-%s.bin" % d, dst_service_name=info.extra["acl_share"]) == len(data)
+    with open(os.path.join(info.extra["acl_path"], "copied-%s.bin" % d), "rb") as f:
         assert f.read() == data
 
 
-def test_copy_client_side_fallback(c, info, disk, monkeypatch):
+def test_copy_client_side_fallback(c, info, disk, monkeypatch, d):
     """SMB1 copies through the client; on SMB3 the same path runs when the server refuses
     copy-chunk (forced here)."""
     monkeypatch.setattr(smb.copy, "server_side_copy", lambda *a: None)
     data = os.urandom(3 * 1024 * 1024 + 99)
-    _store(c, info.share, "cp-c.bin", data)
-    disk.write("cp-c2.bin", b"x" * (4 * 1024 * 1024))  # replaced, not overwritten in place
-    assert c.copyFile(info.share, "/cp-c.bin", "cp-c2.bin") == len(data)
-    assert disk.read("cp-c2.bin") == data
+    _store(c, info.share, d + "/cp-c.bin", data)
+    disk.write(d + "/cp-c2.bin", b"x" * (4 * 1024 * 1024))  # replaced, not overwritten in place
+    assert c.copyFile(info.share, "/" + d + "/cp-c.bin", d + "/cp-c2.bin") == len(data)
+    assert disk.read(d + "/cp-c2.bin") == data
 
 
-def test_copy_smb1_and_edge_cases(c, info, disk):
+def test_copy_smb1_and_edge_cases(c, info, disk, d):
     data = os.urandom(200001)
-    _store(c, info.share, "e-src.bin", data)
-    assert c.copyFile(info.share, "e-src.bin", "e-dst.bin") == len(data)
-    assert disk.read("e-dst.bin") == data
-    _store(c, info.share, "empty.bin", b"")
-    disk.write("e-dst.bin", b"old contents")
-    assert c.copyFile(info.share, "empty.bin", "e-dst.bin") == 0
-    assert disk.read("e-dst.bin") == b""
+    _store(c, info.share, d + "/e-src.bin", data)
+    assert c.copyFile(info.share, d + "/e-src.bin", d + "/e-dst.bin") == len(data)
+    assert disk.read(d + "/e-dst.bin") == data
+    _store(c, info.share, d + "/empty.bin", b"")
+    disk.write(d + "/e-dst.bin", b"old contents")
+    assert c.copyFile(info.share, d + "/empty.bin", d + "/e-dst.bin") == 0
+    assert disk.read(d + "/e-dst.bin") == b""
     with pytest.raises(OperationFailure) as e:
-        c.copyFile(info.share, "missing.bin", "e-dst.bin")
-    assert e.value.status == STATUS_OBJECT_NAME_NOT_FOUND and "missing.bin" in str(e.value)
+        c.copyFile(info.share, d + "/missing.bin", d + "/e-dst.bin")
+    assert e.value.status == STATUS_OBJECT_NAME_NOT_FOUND and d + "/missing.bin" in str(e.value)
     with pytest.raises(ValueError):
-        c.copyFile(info.share, "e-src.bin", "/E-SRC.bin")
-    assert disk.read("e-src.bin") == data
+        c.copyFile(info.share, d + "/e-src.bin", d + "/E-SRC.bin")
+    assert disk.read(d + "/e-src.bin") == data
 
 
 # --- watchDirectory ------------------------------------------------------------------------

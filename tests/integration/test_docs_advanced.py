@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 
 import pytest
 
@@ -23,8 +24,16 @@ def test_advanced_examples_run(samba, capsys):
     env = {"HOST": samba.host, "PORT": samba.port, "USER": samba.user,
            "PASSWORD": samba.password, "SERVER_NAME": samba.server_name, "SHARE": samba.share,
            "ACL_SHARE": samba.extra["acl_share"]}
-    for i, code in enumerate(blocks):
-        exec(compile(code, "docs/advanced.rst block %d" % i, "exec"), env)
-    assert "added order.csv" in capsys.readouterr().out.splitlines()
-    with open(os.path.join(samba.share_path, "report-copy.pdf"), "rb") as f:
-        assert f.read() == b"%PDF-1.7 ..." * 100000
+    try:
+        for i, code in enumerate(blocks):
+            exec(compile(code, "docs/advanced.rst block %d" % i, "exec"), env)
+        assert "added order.csv" in capsys.readouterr().out.splitlines()
+        with open(os.path.join(samba.share_path, "report-copy.pdf"), "rb") as f:
+            assert f.read() == b"%PDF-1.7 ..." * 100000
+    finally:  # the share's root is shared with other tests (the README's lists it)
+        shutil.rmtree(os.path.join(samba.share_path, "inbox"), ignore_errors=True)
+        for path in (os.path.join(samba.share_path, "report.pdf"),
+                     os.path.join(samba.share_path, "report-copy.pdf"),
+                     os.path.join(samba.extra["acl_path"], "report.pdf")):
+            if os.path.exists(path):
+                os.remove(path)
