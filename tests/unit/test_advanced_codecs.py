@@ -10,10 +10,11 @@ import uuid
 
 import pytest
 
+from smb import copy as smb_copy
 from smb import notify
 from smb import security_descriptors as sd
 from smb.acl import access_for
-from smb.errors import ProtocolError
+from smb.errors import OperationFailure, ProtocolError
 from smb.smb1 import notify as notify1
 from smb.smb1 import security as security1
 from smb.smb2 import constants as C
@@ -211,3 +212,55 @@ def test_samba_descriptor_round_trips():
     assert struct.unpack_from("<BxHIIII", raw) == (1, 0x8004, 20, 48, 0, 64)
     assert len(raw) == 172 and struct.unpack_from("<BxHH", raw, 64) == (2, 108, 4)
     assert sd.SecurityDescriptor.from_bytes(raw) == d
+
+
+# --- server-side copy against hostile copy-chunk answers ---------------------------------------
+
+class ScriptedEngine:
+    """Answers FSCTL_SRV_COPYCHUNK_WRITE from a script (hostile servers' answers)."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.asked = []
+
+    def request_resume_key(self, tree, file_id, wait):
+        return bytes(24)
+
+    def copy_chunks(self, tree, file_id, key, chunks, wait):
+        self.asked.append(list(chunks))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(chunks) if callable(answer) else answer
+
+
+def _all(chunks):
+    return copychunk.CopyChunkResult(len(chunks), 0, sum(c[2] for c in chunks))
+
+
+def test_server_side_copy_adopts_limits_and_goes_on():
+    eng = ScriptedEngine([copychunk.CopyChunkResult(2, 1000, 1500, limits=True)] + [_all] * 10)
+    assert smb_copy.server_side_copy(eng, None, None, None, None, 4000, None) == 4000
+    assert eng.asked[1] == [(0, 0, 1000), (1000, 1000, 500)]  # 2 chunks, 1000 each, 1500 total
+    assert sum(len(a) for a in eng.asked[1:]) == 5
+
+
+@pytest.mark.parametrize("answer,error", [
+    (copychunk.CopyChunkResult(1, 0, 10 ** 9), ProtocolError),  # more than asked
+    (copychunk.CopyChunkResult(0, 0, 0), OperationFailure),     # no progress
+])
+def test_server_side_copy_rejects_bad_answers(answer, error):
+    with pytest.raises(error):
+        smb_copy.server_side_copy(ScriptedEngine([answer]), None, None, None, None, 100, None)
+
+
+def test_server_side_copy_falls_back_before_the_first_byte_only():
+    refuse = OperationFailure("refused", status=0xC00000BB)
+    assert smb_copy.server_side_copy(ScriptedEngine([refuse]), None, None, None, None, 100, None) is None
+    same = copychunk.CopyChunkResult(16, 1 << 20, 16 << 20, limits=True)  # limits that do not shrink
+    assert smb_copy.server_side_copy(ScriptedEngine([same]), None, None, None, None, 100, None) is None
+    shrinking = [copychunk.CopyChunkResult(16, (1 << 20) - k - 1, 16 << 20, limits=True) for k in range(9)]
+    assert smb_copy.server_side_copy(ScriptedEngine(shrinking), None, None, None, None, 100, None) is None
+    partial = ScriptedEngine([copychunk.CopyChunkResult(1, 0, 50), refuse])
+    with pytest.raises(OperationFailure):  # half copied: the failure is the caller's to see
+        smb_copy.server_side_copy(partial, None, None, None, None, 100, None)
