@@ -260,14 +260,14 @@ class Transport:
             if timeout <= 0:
                 raise SMBTimeout("timed out %s %s:%s" % ("sending to" if writable else "waiting for data from",
                                                           self.host, self.port))
+            if timeout == math.inf:  # Timeout(None): wait for ever
+                timeout = None
         if _HAS_POLL:
-            # a deadline of +inf (Timeout(None)) waits without limit
-            ms = -1 if timeout is None or timeout == math.inf else max(1, math.ceil(timeout * 1000))
+            ms = -1 if timeout is None else max(1, math.ceil(timeout * 1000))
             ready = (self._wpoll if writable else self._rpoll).poll(ms)
         else:  # pragma: no cover - Windows
             fd = [self.sock]
-            ready = select.select([] if writable else fd, fd if writable else [], fd,
-                                  None if timeout == math.inf else timeout)
+            ready = select.select([] if writable else fd, fd if writable else [], fd, timeout)
             ready = ready[0] or ready[1] or ready[2]
         if not ready:
             raise SMBTimeout("timed out %s %s:%s" % ("sending to" if writable else "waiting for data from",

@@ -454,6 +454,43 @@ class SMBConnection:
                                          additional_information=_SECURITY_INFO)
         return SecurityDescriptor.from_bytes(data)
 
+    # ------------------------------------------------------------------ issue 13.3-5
+    def setSecurity(self, service_name, path, security_descriptor, info=_SECURITY_INFO, timeout=30):
+        """Write the parts ``info`` names (SECURITY_INFORMATION bits: OWNER 0x1, GROUP 0x2,
+        DACL 0x4, SACL 0x8) of ``security_descriptor`` (a
+        :class:`smb.security_descriptors.SecurityDescriptor` or its self-relative bytes) to
+        ``path`` (:mod:`smb.acl`)."""
+        from smb.acl import set_security
+
+        set_security(self, service_name, path, security_descriptor, info, timeout)
+
+    def copyFile(self, service_name, src_path, dst_path, dst_service_name=None, show_progress=False,
+                 tqdm_kwargs=None, timeout=30):
+        """Copy ``src_path`` to ``dst_path`` (replacing it) on the server: server-side
+        (FSCTL_SRV_COPYCHUNK_WRITE) over SMB2/3, else a pipelined copy through the client
+        (:mod:`smb.copy`). ``dst_service_name``: another share (default: the same).
+
+        :return: the number of bytes copied
+        """
+        from smb.copy import copy_file
+
+        return copy_file(self, service_name, src_path, dst_path, dst_service_name, show_progress,
+                         tqdm_kwargs, timeout)
+
+    def watchDirectory(self, service_name, path, completion_filter=None, recursive=False, timeout=None):
+        """A blocking iterator (:class:`smb.notify.DirectoryWatch`, armed when this returns)
+        of the changes under the folder ``path``, as they happen:
+        :class:`smb.notify.Change` named tuples ``(action, name)`` (:mod:`smb.notify`).
+        ``completion_filter``: FILE_NOTIFY_CHANGE_* bits (default
+        :data:`smb.notify.DEFAULT_FILTER`); ``timeout``: the longest wait for each change
+        (None: for ever), SMBTimeout after it. Stopping the iteration (``break``,
+        ``close()``) cancels the request and closes the folder."""
+        from smb.notify import DEFAULT_FILTER, DirectoryWatch
+
+        if completion_filter is None:
+            completion_filter = DEFAULT_FILTER
+        return DirectoryWatch(self, service_name, path, completion_filter, recursive, timeout)
+
     # ------------------------------------------------------------------ transfers
     def retrieveFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
                      tqdm_kwargs={}):  # noqa: B006  (pysmb's default; never modified)

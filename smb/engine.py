@@ -213,6 +213,7 @@ class Engine(abc.ABC):
                   "query_info", "set_info", "ioctl", "transact_pipe", "open_pipe", "rename",
                   "flush",
                   "lock", "unlock",  # byte-range locks (issue 13.2: smb.smb2.locks, smb.smb1.locks)
+                  "set_security", "notify_changes", "request_resume_key", "copy_chunks",  # issue 13.3-5
                   )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).

@@ -29,6 +29,8 @@ from smb.smb1 import signing
 from smb.smb1 import trans as T
 from smb.smb1.connection import Connection, failure
 from smb.smb1.locks import LockOperations
+from smb.smb1.notify import ChangeNotify
+from smb.smb1.security import SetSecurity
 
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_NO_SUCH_FILE = 0xC000000F
@@ -62,7 +64,7 @@ def _path(path: str) -> str:
     return "\\" + path.lstrip("\\")
 
 
-class SMB1Engine(LockOperations, E.Engine):
+class SMB1Engine(LockOperations, ChangeNotify, SetSecurity, E.Engine):
     is_smb2 = False
     dialect = 0x0001
 

@@ -26,9 +26,12 @@ from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2.connection import verify_signature
+from smb.smb2.copychunk import ServerSideCopy
 from smb.smb2.fileops import FileOperations
 from smb.smb2.locks import LockOperations
 from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
+from smb.smb2.notify import ChangeNotify
+from smb.smb2.security import SetSecurity
 from smb.smb2.session import Session, Smb3Encryption
 
 MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+ headers)
@@ -49,7 +52,7 @@ _CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
-class SMB2Engine(FileOperations, LockOperations, Engine):
+class SMB2Engine(FileOperations, LockOperations, ServerSideCopy, ChangeNotify, SetSecurity, Engine):
     is_smb2 = True
 
     def __init__(self, conn, config, state, server_name: str = ""):
