@@ -297,7 +297,7 @@ def flags_to_int(value) -> int:
     return out
 
 
-def encrypted_data(etype: int, cipher: bytes, kvno: int = None) -> dict:
+def encrypted_data(etype: int, cipher: bytes, kvno: int | None = None) -> dict:
     """An EncryptedData value for :func:`build`."""
     return {"etype": etype, "kvno": kvno, "cipher": cipher}
 

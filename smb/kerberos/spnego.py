@@ -127,7 +127,7 @@ class KerberosSPNEGOAuthenticator:
         return self.fallback.ntlm if self.fallback is not None else None
 
     # --- helpers ---------------------------------------------------------------------------
-    def _fall_back(self, reason: str, server_hint, cause: Exception = None) -> bytes:
+    def _fall_back(self, reason: str, server_hint, cause: Exception | None = None) -> bytes:
         if self.ntlm_factory is None:
             if cause is not None:
                 raise cause

@@ -62,6 +62,7 @@ def _path(path: str) -> str:
 
 
 class SMB1Engine(E.Engine):
+    conn: Connection
     is_smb2 = False
     dialect = 0x0001
 

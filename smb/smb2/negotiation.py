@@ -90,7 +90,7 @@ class NegotiateState:
         self.preauth_hash = preauth_hash
 
 
-def build_request(config, offered, client_guid: bytes, salt: bytes = None):
+def build_request(config, offered, client_guid: bytes, salt: bytes | None = None):
     """(body, security_mode, capabilities) of the SMB2 NEGOTIATE request."""
     mode = client_security_mode(config)
     caps = 0
