@@ -193,6 +193,8 @@ class InitiatorContext:
         if self.acceptor_subkey is not None:
             flags |= _FLAG_ACCEPTOR_SUBKEY
         key = self.acceptor_subkey if flags & _FLAG_ACCEPTOR_SUBKEY else (self.subkey or self.cred.key)
+        if key is None:  # the server's token claims an acceptor subkey its AP-REP never carried
+            raise ProtocolError("Kerberos MIC token flags an acceptor subkey the server never sent")
         header = TOK_MIC_CFX + bytes([flags]) + b"\xff" * 5 + struct.pack(">Q", seq)
         return header + key.checksum(usage, bytes(message) + header)
 
