@@ -145,7 +145,7 @@ class NetBIOS(NBNS):
     @staticmethod
     def _resolve(ip: str) -> Optional[str]:
         try:
-            return socket.getaddrinfo(ip, None, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0]
+            return str(socket.getaddrinfo(ip, None, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0])
         except (OSError, IndexError):
             return None
 

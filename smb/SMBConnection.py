@@ -176,7 +176,7 @@ class SMBConnection:
         self.has_negotiated = engine is not None
         self.has_authenticated = bool(engine is not None and self.auth_result)
         self.is_signing_active = bool(getattr(engine, "signing_active", getattr(engine, "signing", False)))
-        self.connected_trees = {}
+        self.connected_trees: Dict[str, int] = {}
         self.capabilities = getattr(neg, "capabilities", 0)
         self.security_mode = getattr(neg, "security_mode", 0)
         self.max_read_size = getattr(engine, "max_read_size", 0)

@@ -104,7 +104,8 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return STATUS_EXIT_CODES.get(exc.status, ExitCode.ERROR)
     for cls, code in _BY_CLASS:
         if isinstance(exc, cls):
-            return exc.code if code is None else code
+            # only the CLIError row has no code (the error carries its own): mypy sees the union
+            return exc.code if code is None else code  # type: ignore[union-attr]
     return ExitCode.ERROR
 
 

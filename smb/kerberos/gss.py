@@ -99,7 +99,7 @@ class InitiatorContext:
         self.send_seq = int.from_bytes(os.urandom(4), "big") & 0x3FFFFFFF
         self.recv_seq: Optional[int] = None
         self.complete = False
-        self._ctime = None
+        self._ctime: Optional[tuple[str, int]] = None
 
     # --- context establishment ------------------------------------------------------------
     def initial_token(self) -> bytes:

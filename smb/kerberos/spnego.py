@@ -108,6 +108,7 @@ class KerberosSPNEGOAuthenticator:
     def session_key(self) -> bytes:
         if self.fallback is not None:
             return self.fallback.session_key
+        assert self.context is not None, "no session key before authentication"
         return self.context.session_key.contents
 
     @property
@@ -142,6 +143,7 @@ class KerberosSPNEGOAuthenticator:
             raise ProtocolError("SPNEGO: server selected mechanism %s, not Kerberos" % mech)
 
     def _accept(self, resp: dict) -> None:
+        assert self.context is not None, "initial_token() made the Kerberos context"
         token = resp["responseToken"]
         if token is not None and not (self.context.complete and self.context.recv_seq is not None):
             try:
