@@ -87,6 +87,8 @@ def cmd_ls(ctx: Context) -> None:
     if url.has_wildcard():
         base = url.parent
         files = transfer.list_folder(conn, base, ctx.timeout, pattern=url.name)
+        if not files:  # as a shell's ls: a pattern matching nothing is an error
+            raise CLIError("no match for %s" % url.name, ExitCode.NOT_FOUND)
     else:
         info = ctx.attributes(url)
         if info.isDirectory and not ctx.args.directory:

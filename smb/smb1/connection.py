@@ -190,6 +190,7 @@ class Connection(Multiplexer):
         if not mv[9] & H.SMB_FLAGS_REPLY:
             return
         self._verify(q, mv)
+        self.progressed(q.owner)
         q.queue.append(self.hand_over(q, mv, q.owner, me))
 
     def receive(self, mid: int, deadline: Optional[float]) -> H.Response:

@@ -301,6 +301,7 @@ class Connection(Multiplexer):
                 log.debug("SMB2 recv %s mid=%d status=0x%08X credits+%d %d bytes%s",
                           C.COMMAND_NAMES.get(hdr.command, hdr.command), hdr.message_id, hdr.status,
                           hdr.credits, len(msg), " (interim)" if pending else "")
+            self.progressed(req.owner)
             if pending:
                 self._interim(req, hdr)
                 continue
