@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Optional
 
 from smb import fscc
 from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.mux import Multiplexer
 
 # [MS-SMB2] 2.2.37 InfoType
 INFO_FILE = 0x01
@@ -225,7 +226,7 @@ class Engine(abc.ABC):
     max_write_size: int = 65536
     max_transact_size: int = 65536
     #: the connection (an :class:`smb.mux.Multiplexer`)
-    conn = None
+    conn: Multiplexer = None  # type: ignore[assignment]  # set by every engine's __init__
     #: set by :meth:`authenticate` (see :attr:`SessionSecurity.auth_mechanism`)
     auth_mechanism: Optional[str] = None
     #: the [MS-FSCC] information class of the buffers :meth:`list_directory` yields:

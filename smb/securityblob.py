@@ -225,7 +225,7 @@ def decode_neg_token_init(data) -> dict:
             raise first from None
         is_init2 = False
     mechs = _opt(init, "mechTypes")
-    out = {
+    out: dict[str, object] = {
         "mechTypes": [str(m) for m in mechs] if mechs is not None else [],
         "reqFlags": None,
         "mechToken": None,
@@ -349,7 +349,7 @@ def ntlm_mechanism(anonymous: bool, v2: bool) -> str:
 class SPNEGOAuthenticator:
     """SPNEGO around an :class:`smb.ntlm.NTLMAuthenticator` (NTLMSSP is the only mechanism)."""
 
-    MECH_TYPES = (NTLMSSP_OID,)
+    MECH_TYPES: tuple[str, ...] = (NTLMSSP_OID,)
 
     def __init__(self, ntlm):
         self.ntlm = ntlm

@@ -131,7 +131,7 @@ def cmd_get(ctx: Context) -> None:
         raise CLIError("no such folder: %s" % target, ExitCode.NOT_FOUND)
     for text in sources:
         url = remote(text)
-        local = os.path.join(target or ".", url.name) if into_dir else target
+        local = os.path.join(target or ".", url.name) if into_dir or target is None else target
         info = ctx.attributes(url)
         if info.isDirectory:
             _need_recursive(ctx, url)

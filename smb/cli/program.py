@@ -36,7 +36,7 @@ _RECURSIVE = (("-r", "--recursive"), {"action": "store_true", "help": "whole fol
 _CONTINUE = (("-c", "--continue"), {"dest": "resume", "action": "store_true",
                                     "help": "resume partial files from where they end "
                                             "(ranged transfers); complete files are skipped"})
-COMMANDS = [
+COMMANDS: list[tuple[str, object, str, list]] = [
     ("shares", commands.cmd_shares, "list the server's shares",
      [(("url",), {"metavar": "URL", "help": "smb://[domain;]user@host[:port]"}), _JSON]),
     ("ls", commands.cmd_ls, "list a folder (long format), a file, or names matching * and ?",

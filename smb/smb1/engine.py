@@ -65,6 +65,7 @@ def _path(path: str) -> str:
 
 
 class SMB1Engine(LockOperations, ChangeNotify, SetSecurity, E.Engine):
+    conn: Connection
     is_smb2 = False
     dialect = 0x0001
 

@@ -140,6 +140,18 @@ class Response:
 
     __slots__ = ("command", "status", "flags", "flags2", "tid", "pid", "uid", "mid",
                  "signature", "raw", "blocks", "dos_error")
+    command: int
+    status: int
+    flags: int
+    flags2: int
+    tid: int
+    pid: int
+    uid: int
+    mid: int
+    signature: bytes
+    raw: memoryview
+    blocks: list[tuple[int, memoryview, memoryview, int]]
+    dos_error: tuple[int, int] | None
 
     def __repr__(self):
         return "<SMB1 response cmd=0x%02X status=0x%08X mid=%d>" % (self.command, self.status, self.mid)

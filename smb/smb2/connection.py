@@ -32,6 +32,7 @@ from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
 from smb.mux import Multiplexer
 from smb.smb2 import constants as C
 from smb.smb2.header import frame_chain, parse_header, split_compound
+from smb.smb2.session import Session, Smb3Encryption
 
 #: pysmb's logger of the SMB layer: one DEBUG record per message sent and received (never a
 #: key, signature or payload)
@@ -104,12 +105,12 @@ class Connection(Multiplexer):
         #: message ids granted beyond next_message_id (the sequence window), not reserved
         self.credits = 1
         self.target_credits = target_credits
-        self.outstanding = {}
+        self.outstanding: dict[int, Request] = {}
         #: session_id -> object with ``signer``, ``signing_required``, ``encrypt_data``
-        self.sessions = {}
+        self.sessions: dict[int, Session] = {}
         #: SMB3 encryption hook: ``encrypt(parts, session) -> list of buffers`` and
         #: ``decrypt(view) -> (bytes_like_plain_message, session_id)``; None until SMB3 crypto
-        self.encryption = None
+        self.encryption: Smb3Encryption | None = None
         self._reserved = 0  # credits reserved and not yet spent on a message id
 
     @property
@@ -201,7 +202,8 @@ class Connection(Multiplexer):
                                   req.credit_charge, tree_id or 0, sum(len(x) for x in m),
                                   " signed" if req.signed else "", " encrypted" if encrypt else "")
                 if encrypt:
-                    parts = self.encryption.encrypt(parts, session)
+                    # checked above: send() refused encrypt=True without encryption
+                    parts = self.encryption.encrypt(parts, session)  # type: ignore[union-attr]
                 self._transmit(parts, deadline, reqs)
                 sent = True
         finally:
@@ -258,7 +260,7 @@ class Connection(Multiplexer):
         """Complete the requests one transport message answers (under the lock)."""
         encrypted = False
         magic = bytes(data[:4])
-        transform_sid = None
+        transform_sid = 0  # the TRANSFORM_HEADER's SessionId, read only when encrypted
         if magic == C.TRANSFORM_MAGIC:
             if self.encryption is None:
                 raise ProtocolError("encrypted SMB3 message received but encryption is not active")
