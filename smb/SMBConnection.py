@@ -285,7 +285,7 @@ class SMBConnection:
         if self.__dict__.get("_open_files"):
             from smb.fileobj import close_files
 
-            close_files(self._open_files)
+            close_files(self.__dict__["_open_files"])
         engine, self._engine = self._engine, None
         self._trees = {}
         self.sock = None

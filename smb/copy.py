@@ -120,7 +120,7 @@ def server_side_copy(engine, stree, src_id, dtree, dst_id, size, wait, progress=
 def client_side_copy(src_engine, stree, src_id, dst_engine, dtree, dst_id, size, wait,
                      progress=None) -> int:
     """Pipelined READs from the source feeding pipelined WRITEs to the destination."""
-    inflight = deque()  # (handle, offset, piece)
+    inflight: deque = deque()  # (handle, offset, piece)
     state = {"next": 0, "written": 0}
     chunk = dst_engine.write_chunk
 

@@ -363,7 +363,7 @@ class _Locking:
     unlock.__doc__ = SMBRawFile.unlock.__doc__
 
     def _smb_raw(self) -> SMBRawFile:
-        return self.raw
+        return self.raw  # type: ignore[attr-defined]  # the io.Buffered* class it is mixed into
 
 
 class SMBBufferedReader(_Locking, io.BufferedReader):
@@ -382,7 +382,7 @@ class SMBTextFile(_Locking, io.TextIOWrapper):
     """``io.TextIOWrapper`` over a buffered :class:`SMBRawFile`, with ``lock`` / ``unlock``."""
 
     def _smb_raw(self) -> SMBRawFile:
-        return self.buffer.raw
+        return self.buffer.raw  # type: ignore[attr-defined]  # a buffered SMB file: it has raw
 
 
 def _text_encoding(encoding):
@@ -442,6 +442,7 @@ def _wrap(raw: SMBRawFile, m: Mode, buffering: int, encoding, errors, newline, m
         return raw
     if buffering < 0 or buffering == 1:
         buffering = io.DEFAULT_BUFFER_SIZE
+    buffered: io.BufferedIOBase
     if m.updating:
         buffered = SMBBufferedRandom(raw, buffering)
     elif m.writable:
@@ -451,7 +452,7 @@ def _wrap(raw: SMBRawFile, m: Mode, buffering: int, encoding, errors, newline, m
     if not m.text:
         return buffered
     text = SMBTextFile(buffered, _text_encoding(encoding), errors, newline, line_buffering)
-    text.mode = mode
+    text.mode = mode  # type: ignore[misc]  # TextIOWrapper.mode is a plain attribute, as open() sets it
     return text
 
 

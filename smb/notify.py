@@ -121,7 +121,7 @@ class DirectoryWatch:
         self._conn, self._service, self._path = conn, service_name, path
         self._wait = wait = Timeout(timeout)
         self._engine = engine = conn._need_engine()
-        self._pending = deque()
+        self._pending: deque = deque()
         self._answers = None
         with conn._failure("watch", service_name, path):
             self._tree = conn._tree(service_name, wait)

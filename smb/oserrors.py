@@ -78,7 +78,7 @@ _OS_CLASSES = {
     E.ETIMEDOUT: TimeoutError,
 }
 
-_CLASSES = {}
+_CLASSES: dict = {}
 
 
 def _init(self, errno, message, filename, smb_messages, status):

@@ -33,6 +33,7 @@ released) to their caller.
 from __future__ import annotations
 
 from collections import deque
+from typing import Optional
 
 from smb.errors import OperationFailure, ProtocolError, SMBTimeout
 
@@ -179,7 +180,7 @@ class ReadAhead:
         window = max(self.engine.read_window, self.max_ahead // self.chunk)
         self.window = max(1, min(MAX_WINDOW, window))
 
-    def _drop_inflight(self, after: BaseException = None) -> None:
+    def _drop_inflight(self, after: Optional[BaseException] = None) -> None:
         """Forget the READs in flight: their answers are awaited and dropped (servers must
         not see a CLOSE while READs are outstanding: Samba 4.17 crashes on SMB1), unless
         ``after`` a failure that is not the server's (their requests are then abandoned)."""
@@ -188,7 +189,7 @@ class ReadAhead:
         drop(self.engine, handles, self.engine.complete_read, self.timeout, after)
 
 
-def drop(engine, handles, complete, timeout, after: BaseException = None) -> None:
+def drop(engine, handles, complete, timeout, after: Optional[BaseException] = None) -> None:
     """Wait for the requests ``handles`` and ignore their answers. After a failure that
     is not a server's status (``after``: a timeout, a broken connection) they are
     abandoned instead -- cancelled after a timeout; waiting for them after ``after``
@@ -259,7 +260,7 @@ class WriteBehind:
         while self.inflight:
             self._complete_oldest()
 
-    def discard(self, after: BaseException = None) -> None:
+    def discard(self, after: Optional[BaseException] = None) -> None:
         """Drop everything not written yet (after a failure): what is in flight is awaited
         (or abandoned, see :func:`drop`)."""
         self.pending = bytearray()

@@ -20,6 +20,7 @@ from smb import engine as E
 from smb.errors import SMBTimeout
 from smb.smb1 import header as H
 from smb.smb1.connection import failure
+from smb.smb1.mixin import EngineMixin
 
 # LOCKING_ANDX TypeOfLock ([MS-CIFS] 2.2.4.32.1)
 SHARED_LOCK = 0x01
@@ -63,7 +64,7 @@ def timeout_field(wait: Optional[float]) -> int:
     return min(int(wait * 1000), WAIT_FOREVER - 1)
 
 
-class LockOperations:
+class LockOperations(EngineMixin):
     """``lock`` / ``unlock`` of one byte range of an open file."""
 
     def lock(self, tree: E.Tree, file_id, offset: int, length: int, *, exclusive: bool = True,

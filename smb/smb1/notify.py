@@ -18,6 +18,7 @@ from smb.engine import Timeout, Tree, _guard
 from smb.errors import ProtocolError, SMBTimeout
 from smb.smb1 import trans as T
 from smb.smb1.connection import failure
+from smb.smb1.mixin import EngineMixin
 
 NT_TRANSACT_NOTIFY_CHANGE = 0x0004
 STATUS_NOTIFY_ENUM_DIR = 0x0000010C
@@ -33,7 +34,7 @@ def notify_change_request(fid: int, completion_filter: int, watch_tree: bool, ma
                          max_param=max_param, max_data=0)
 
 
-class ChangeNotify:
+class ChangeNotify(EngineMixin):
     def notify_changes(self, tree: Tree, file_id, completion_filter: int, watch_tree: bool,
                        timeout: Timeout) -> Iterator[Tuple[int, bytes]]:
         """Send the first NOTIFY_CHANGE now; return the iterator of ``(status,

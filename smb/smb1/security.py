@@ -11,11 +11,12 @@ import struct
 
 from smb.engine import Timeout, Tree
 from smb.smb1 import trans as T
+from smb.smb1.mixin import EngineMixin
 
 _PARAMS = struct.Struct("<HHI")
 
 
-class SetSecurity:
+class SetSecurity(EngineMixin):
     def set_security(self, tree: Tree, file_id, descriptor: bytes, security_information: int,
                      timeout: Timeout) -> None:
         req = T.nt_transact(T.NT_TRANSACT_SET_SECURITY_DESC, b"",

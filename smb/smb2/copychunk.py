@@ -20,6 +20,7 @@ from smb.engine import Timeout, Tree
 from smb.errors import ProtocolError
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.mixin import EngineMixin
 
 RESUME_KEY_SIZE = 24
 _COPY_HDR = struct.Struct("<24sII")
@@ -48,7 +49,8 @@ def copychunk_request(resume_key: bytes, chunks: Sequence[Tuple[int, int, int]])
 def parse_copychunk_response(out, limits: bool = False) -> CopyChunkResult:
     if len(out) < _COPY_RSP.size:
         raise ProtocolError("SRV_COPYCHUNK_RESPONSE of %d bytes (12 expected)" % len(out))
-    return CopyChunkResult(*_COPY_RSP.unpack_from(out), limits=limits)
+    chunks, chunk_bytes, total = _COPY_RSP.unpack_from(out)
+    return CopyChunkResult(chunks, chunk_bytes, total, limits)
 
 
 def parse_resume_key(out) -> bytes:
@@ -57,7 +59,7 @@ def parse_resume_key(out) -> bytes:
     return bytes(out[:RESUME_KEY_SIZE])
 
 
-class ServerSideCopy:
+class ServerSideCopy(EngineMixin):
     def request_resume_key(self, tree: Tree, file_id, timeout: Timeout) -> bytes:
         """The 24-byte key naming an open source file to FSCTL_SRV_COPYCHUNK(_WRITE)."""
         return parse_resume_key(self.ioctl(tree, file_id, fscc.FSCTL_SRV_REQUEST_RESUME_KEY, b"",
@@ -72,7 +74,7 @@ class ServerSideCopy:
         status = req.header.status
         if status == C.STATUS_INVALID_PARAMETER:
             try:
-                out = M.parse_ioctl_response(req.response).output
+                out = bytes(M.parse_ioctl_response(req.response).output)
             except ProtocolError:  # an ERROR body: no limits given
                 out = b""
             if len(out) >= _COPY_RSP.size:

@@ -15,6 +15,7 @@ from smb import fscc
 from smb.engine import INFO_FILE, INFO_SECURITY, PIPE_ACCESS, OpenResult, Timeout, Tree, check_pipe_reply
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.mixin import EngineMixin
 
 if TYPE_CHECKING:
     from smb.errors import OperationFailure
@@ -32,23 +33,8 @@ class PartialData(bytes):
     status = C.STATUS_BUFFER_OVERFLOW
 
 
-class FileOperations:
+class FileOperations(EngineMixin):
     """CREATE/CLOSE/READ/WRITE/QUERY/SET/IOCTL over the engine's ``_call`` / ``_compound``."""
-
-    if TYPE_CHECKING:  # provided by SMB2Engine and smb.engine.Engine, which this mixin is part of
-        conn: Connection
-        session: Optional[Session]
-        multi_credit: bool
-        max_read_size: int
-        max_write_size: int
-        max_transact_size: int
-        charge: Callable[[int], int]
-        _send: Callable[..., Request]
-        _call: Callable[..., Request]
-        _compound: Callable[..., list[Request]]
-        _check: Callable[..., None]
-        failure: Callable[..., OperationFailure]
-        close_after_failure: Callable[..., None]
 
     # --- opens ----------------------------------------------------------------------------
     def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,

@@ -20,6 +20,7 @@ from smb.engine import Timeout, Tree
 from smb.errors import SMBTimeout
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.mixin import EngineMixin
 
 # SMB2_LOCK_ELEMENT Flags ([MS-SMB2] 2.2.26.1)
 LOCKFLAG_SHARED_LOCK = 0x00000001
@@ -47,7 +48,7 @@ def parse_lock_response(msg) -> None:
     M.parse_simple_response(msg, "LOCK")
 
 
-class LockOperations:
+class LockOperations(EngineMixin):
     """``lock`` / ``unlock`` of one byte range of an open file."""
 
     def lock(self, tree: Tree, file_id, offset: int, length: int, *, exclusive: bool = True,

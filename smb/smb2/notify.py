@@ -17,6 +17,7 @@ from smb.engine import Timeout, Tree, _guard
 from smb.errors import ProtocolError
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.mixin import EngineMixin
 
 _NOTIFY_REQ = struct.Struct("<HHI16sII")  # 32
 _NOTIFY_RSP = struct.Struct("<HHI")  # 8
@@ -43,7 +44,7 @@ def parse_change_notify_response(msg, output_length: int):
     return out
 
 
-class ChangeNotify:
+class ChangeNotify(EngineMixin):
     def notify_changes(self, tree: Tree, file_id, completion_filter: int, watch_tree: bool,
                        timeout: Timeout) -> Iterator[Tuple[int, bytes]]:
         """Send the first CHANGE_NOTIFY now; return the iterator of ``(status,

@@ -10,9 +10,10 @@ from __future__ import annotations
 from smb.engine import INFO_SECURITY, Timeout, Tree
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.mixin import EngineMixin
 
 
-class SetSecurity:
+class SetSecurity(EngineMixin):
     def set_security(self, tree: Tree, file_id, descriptor: bytes, security_information: int,
                      timeout: Timeout) -> None:
         data = bytes(descriptor)
