@@ -31,6 +31,7 @@ from smb.operations import (
     join,
     matches_search,
     normalize_path,
+    sink_for,
     split_parent,
 )
 from smb.smb_constants import *  # noqa: F401,F403  (pysmb's SMBConnection module exports them)
@@ -560,7 +561,7 @@ class SMBConnection:
                     return o.file_attributes, 0
                 progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
                 try:
-                    n = engine.read_to(tree, o.file_id, offset, total, file_obj.write,
+                    n = engine.read_to(tree, o.file_id, offset, total, sink_for(file_obj),
                                        wait, progress.callback)
                 finally:
                     progress.close()
