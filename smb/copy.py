@@ -57,7 +57,7 @@ def copy_file(conn, service_name, src_path, dst_path, dst_service_name=None, sho
                     progress = Progress(show_progress, size, split_parent(src)[1], tqdm_kwargs)
                     try:
                         copied = None
-                        if hasattr(engine, "copy_chunks"):
+                        if engine.supports_copy_chunk:
                             copied = server_side_copy(engine, stree, s.file_id, dtree, d.file_id,
                                                       size, wait, progress.callback)
                         if copied is None:

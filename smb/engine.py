@@ -439,6 +439,18 @@ class Engine(abc.ABC):
         """Release the lock held on exactly that range (STATUS_RANGE_NOT_LOCKED if none)."""
         raise UnsupportedFeature("%s has no byte-range locks" % type(self).__name__)
 
+    # --- server-side copy (smb.smb2.copychunk; SMB1 has none: smb.copy copies through the client)
+    #: whether :meth:`request_resume_key` and :meth:`copy_chunks` work on this engine
+    supports_copy_chunk: bool = False
+
+    def request_resume_key(self, tree: Tree, file_id: object, timeout: Timeout) -> bytes:
+        """FSCTL_SRV_REQUEST_RESUME_KEY of an open source file ([MS-SMB2] 3.2.4.20.1)."""
+        raise UnsupportedFeature("%s has no server-side copy" % type(self).__name__)
+
+    def copy_chunks(self, tree: Tree, file_id: object, resume_key: bytes, chunks, timeout: Timeout):
+        """FSCTL_SRV_COPYCHUNK_WRITE of ``chunks`` into an open target ([MS-SMB2] 3.2.4.20.2)."""
+        raise UnsupportedFeature("%s has no server-side copy" % type(self).__name__)
+
     def open_pipe(self, tree: Tree, name: str, messages, timeout: Timeout):
         """Open the named pipe ``name`` and exchange each of ``messages`` in order
         (:meth:`transact_pipe`). Returns ``(OpenResult, replies)``; the pipe stays open.

@@ -57,6 +57,18 @@ class DCInfo:
     share_paths: dict
 
 
+def _free_range(size: int = 64) -> str:
+    """A range of ``size`` ports for samba's RPC endpoints, free now: the default range
+    (49152-) is shared with every other samba on the machine."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(20000, 40000 - size)
+        if all(_port_free(p) for p in range(base, base + size)):
+            return "%d-%d" % (base, base + size - 1)
+    return "49152-65535"
+
+
 def _port_free(port: int) -> bool:
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(socket.AF_INET, kind) as s:
@@ -144,9 +156,10 @@ class ADDC(_Daemon):
                 port = _free_port()
                 with open(self.conf) as f:
                     text = f.read()
-                with open(self.conf, "w") as f:
-                    f.write("\n".join("\tsmb ports = %d" % port if ln.strip().startswith("smb ports") else ln
-                                      for ln in text.split("\n")))
+                fresh = {"smb ports": str(port), "rpc server dynamic port range": _free_range()}
+                with open(self.conf, "w") as f:  # a port and an RPC range another process may not hold
+                    f.write("\n".join(next(("\t%s = %s" % (k, v) for k, v in fresh.items()
+                                            if ln.strip().startswith(k)), ln) for ln in text.split("\n")))
         raise SambaUnavailable("samba did not start (%d attempts):\n%s" % (attempts, "\n---\n".join(failures)))
 
     def _write_conf(self, port: int) -> dict:
@@ -162,7 +175,8 @@ class ADDC(_Daemon):
             "smb ports": str(port), "disable netbios": "yes", "server min protocol": "NT1",
             "log file": os.path.join(self.base, "log", "log.%m"), "pid directory": os.path.join(self.base, "pid"),
             "load printers": "no", "printing": "bsd", "printcap name": "/dev/null", "disable spoolss": "yes",
-            "max log size": "1000", "prefork children": "1"}.items()]
+            "max log size": "1000", "prefork children": "1",
+            "rpc server dynamic port range": _free_range()}.items()]
         shares = {}
         for name, extra in ((SHARE, []), (ENC_SHARE, ["\tsmb encrypt = required"])):
             path = os.path.join(self.base, name)

@@ -60,6 +60,8 @@ def parse_resume_key(out) -> bytes:
 
 
 class ServerSideCopy(EngineMixin):
+    supports_copy_chunk = True
+
     def request_resume_key(self, tree: Tree, file_id, timeout: Timeout) -> bytes:
         """The 24-byte key naming an open source file to FSCTL_SRV_COPYCHUNK(_WRITE)."""
         return parse_resume_key(self.ioctl(tree, file_id, fscc.FSCTL_SRV_REQUEST_RESUME_KEY, b"",
