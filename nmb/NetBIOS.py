@@ -21,7 +21,7 @@ import logging
 import secrets
 import socket
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
 
 from smb.errors import NotConnectedError, ProtocolError
 from nmb import nmb_structs as ns
@@ -72,7 +72,7 @@ class NetBIOS(NBNS):
             raise NotConnectedError("cannot send NetBIOS name service packet to %s:%d: %s" % (ip, port, e)) from e
 
     # --- queries -------------------------------------------------------------------
-    def queryName(self, name: str, ip: str = "", port: int = NETBIOS_NS_PORT,
+    def queryName(self, name: Union[str, bytes], ip: str = "", port: int = NETBIOS_NS_PORT,
                   timeout: float = 30) -> Optional[List[str]]:
         """IPv4 addresses (dotted strings) registered for ``name`` (type 0x20), or None.
 
@@ -145,7 +145,7 @@ class NetBIOS(NBNS):
     @staticmethod
     def _resolve(ip: str) -> Optional[str]:
         try:
-            return socket.getaddrinfo(ip, None, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0]
+            return str(socket.getaddrinfo(ip, None, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0])
         except (OSError, IndexError):
             return None
 

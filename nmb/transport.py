@@ -260,13 +260,15 @@ class Transport:
             if timeout <= 0:
                 raise SMBTimeout("timed out %s %s:%s" % ("sending to" if writable else "waiting for data from",
                                                           self.host, self.port))
+            if timeout == math.inf:  # Timeout(None): wait for ever
+                timeout = None
         if _HAS_POLL:
             ms = -1 if timeout is None else max(1, math.ceil(timeout * 1000))
-            ready = (self._wpoll if writable else self._rpoll).poll(ms)
+            ready: list = (self._wpoll if writable else self._rpoll).poll(ms)
         else:  # pragma: no cover - Windows
             fd = [self.sock]
-            ready = select.select([] if writable else fd, fd if writable else [], fd, timeout)
-            ready = ready[0] or ready[1] or ready[2]
+            rlist, wlist, xlist = select.select([] if writable else fd, fd if writable else [], fd, timeout)
+            ready = rlist or wlist or xlist
         if not ready:
             raise SMBTimeout("timed out %s %s:%s" % ("sending to" if writable else "waiting for data from",
                                                       self.host, self.port))

@@ -31,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
-if ! python -c "import smb, pytest, Crypto, pyasn1, sphinx, tqdm" >/dev/null 2>&1 \
+if ! python -c "import smb, pytest, Crypto, pyasn1, sphinx, tqdm, fsspec" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .venv/.installed ]; then
   echo "== installing the package with its test extra" >&2
   log=.venv/install.log

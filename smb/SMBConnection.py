@@ -13,7 +13,8 @@ import dataclasses
 import logging
 import threading
 from contextlib import contextmanager
-from typing import Dict, List, Optional
+from typing import (TYPE_CHECKING, Any, AnyStr, Callable, Dict, List, Optional, Protocol, Sequence, Tuple,
+                    Union)
 
 import nmb.transport
 from nmb.nmb_constants import TYPE_SERVER
@@ -24,7 +25,6 @@ from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature  # noqa: F4
 from smb.ntstatus import STATUS_FILE_IS_A_DIRECTORY, STATUS_NO_SUCH_FILE
 from smb.operations import (
     ListingNames,
-    Progress,
     entry_to_shared_file,
     has_wildcard,
     join,
@@ -51,6 +51,15 @@ _SEARCH_ALL = (SMB_FILE_ATTRIBUTE_READONLY | SMB_FILE_ATTRIBUTE_HIDDEN | SMB_FIL
 
 log = logging.getLogger("SMB.SMBConnection")
 
+
+_DIALECT_NAMES = {0x0001: "SMB1 (NT LM 0.12)", 0x0202: "SMB 2.0.2", 0x0210: "SMB 2.1", 0x0300: "SMB 3.0",
+                  0x0302: "SMB 3.0.2", 0x0311: "SMB 3.1.1"}
+
+
+def _dialect_name(dialect: int) -> str:
+    return _DIALECT_NAMES.get(dialect, "dialect 0x%04X" % dialect)
+
+
 # [MS-SMB2] 2.2.13 values (also NT_CREATE_ANDX's)
 _SHARE_ALL = fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE | fscc.FILE_SHARE_DELETE
 _READ_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
@@ -58,6 +67,24 @@ _WRITE_ACCESS = (fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.FILE_WR
                  | fscc.SYNCHRONIZE)
 _ATTR_ACCESS = fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
 _SECURITY_INFO = 0x00000001 | 0x00000002 | 0x00000004  # OWNER, GROUP, DACL ([MS-DTYP] 2.4.7)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from smb.security_descriptors import SecurityDescriptor
+
+
+class _Writable(Protocol):
+    """What retrieveFile needs of ``file_obj``: a file-like object with ``write`` (given a
+    memoryview of each chunk, valid during the call)."""
+
+    def write(self, data: memoryview, /) -> Any: ...
+
+
+class _Readable(Protocol):
+    """What storeFile needs of ``file_obj``: a file-like object with ``read``."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 class SMBConnection:
@@ -105,11 +132,15 @@ class SMBConnection:
     #: sign only when the server requires it (the default)
     SIGN_WHEN_REQUIRED = 2
 
-    def __init__(self, username, password, my_name, remote_name, domain="", use_ntlm_v2=True,
-                 sign_options=SIGN_WHEN_REQUIRED, is_direct_tcp=False, *, require_encryption=False,
-                 require_signing=False, allow_smb1=False, allow_guest=False, lanman_auth=False,
-                 use_kerberos=False, kdc=None, realm=None, keytab=None, ccache=None,
-                 service_principal=None, ntlm_fallback=False):
+    def __init__(self, username: str, password: Union[str, Callable[[], str]], my_name: str,
+                 remote_name: str, domain: str = "", use_ntlm_v2: bool = True,
+                 sign_options: int = SIGN_WHEN_REQUIRED, is_direct_tcp: bool = False, *,
+                 require_encryption: bool = False, require_signing: bool = False,
+                 allow_smb1: bool = False, allow_guest: bool = False, lanman_auth: bool = False,
+                 use_kerberos: bool = False, kdc: Union[None, str, Sequence[str]] = None,
+                 realm: Optional[str] = None, keytab: Optional[str] = None,
+                 ccache: Optional[str] = None, service_principal: Optional[str] = None,
+                 ntlm_fallback: bool = False) -> None:
         self.username = username
         self._password = password
         # NetBIOS names are upper case (pysmb upper-cases them too)
@@ -144,12 +175,12 @@ class SMBConnection:
         self._mirror_state(None)
 
     @property
-    def password(self):
+    def password(self) -> str:
         """The password; a callable given as password is called each time it is read."""
         return self._password() if callable(self._password) else self._password
 
     @password.setter
-    def password(self, value):
+    def password(self, value: Union[str, Callable[[], str]]) -> None:
         self._password = value
 
     def __repr__(self):
@@ -167,7 +198,7 @@ class SMBConnection:
         self.has_negotiated = engine is not None
         self.has_authenticated = bool(engine is not None and self.auth_result)
         self.is_signing_active = bool(getattr(engine, "signing_active", getattr(engine, "signing", False)))
-        self.connected_trees = {}
+        self.connected_trees: Dict[str, int] = {}
         self.capabilities = getattr(neg, "capabilities", 0)
         self.security_mode = getattr(neg, "security_mode", 0)
         self.max_read_size = getattr(engine, "max_read_size", 0)
@@ -179,16 +210,17 @@ class SMBConnection:
         self.session_id = getattr(session, "session_id", 0)
         self.uid = getattr(getattr(engine, "conn", None), "uid", 0) if engine is not None and not engine.is_smb2 else 0
 
-    def onAuthOK(self):
+    def onAuthOK(self) -> None:
         """Called by :meth:`connect` when authentication succeeded (a hook, as in pysmb)."""
         self.auth_result = True
 
-    def onAuthFailed(self):
+    def onAuthFailed(self) -> None:
         """Called by :meth:`connect` when the server rejected the credentials."""
         self.auth_result = False
 
     # ------------------------------------------------------------------ lifecycle
-    def connect(self, ip, port=139, sock_family=None, timeout=60):
+    def connect(self, ip: str, port: int = 139, sock_family: Optional[int] = None,
+                timeout: Optional[float] = 60) -> bool:
         """Connect, negotiate the dialect and authenticate.
 
         :param sock_family: None (any: IPv4 or IPv6 address, or a host name), or
@@ -238,11 +270,21 @@ class SMBConnection:
         self._engine = engine
         self.auth_result = True
         self._mirror_state(engine)
+        if log.isEnabledFor(logging.INFO):
+            sec = engine.security()
+            log.info("connected to %s port %s: %s, %s as %r, signing %s, encryption %s", ip, port,
+                     _dialect_name(sec.dialect), sec.auth_mechanism or "?", self.username or "",
+                     sec.signing_algorithm or "off", sec.cipher or "off")
         self.onAuthOK()
         return bool(self.auth_result)
 
-    def close(self):
-        """Log off (which also ends the tree connects) and close the socket. Safe to call twice."""
+    def close(self) -> None:
+        """Log off (which also ends the tree connects) and close the socket. Safe to call twice.
+        Files opened with :meth:`openFile` are closed first (their pending writes written)."""
+        if self.__dict__.get("_open_files"):
+            from smb.fileobj import close_files
+
+            close_files(self.__dict__["_open_files"])
         engine, self._engine = self._engine, None
         self._trees = {}
         self.sock = None
@@ -259,14 +301,14 @@ class SMBConnection:
         finally:
             engine.close()
 
-    def __enter__(self):
+    def __enter__(self) -> SMBConnection:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     @property
-    def isUsingSMB2(self):
+    def isUsingSMB2(self) -> bool:
         """True when the connection uses SMB2 or SMB3."""
         return bool(self._engine is not None and self._engine.is_smb2)
 
@@ -277,7 +319,7 @@ class SMBConnection:
         return self._engine.security() if self._engine is not None else None
 
     @property
-    def dialect(self):
+    def dialect(self) -> Optional[int]:
         """The negotiated dialect (0x0202 ... 0x0311, or 0x0001 for SMB1); None before connect."""
         return self._engine.dialect if self._engine is not None else None
 
@@ -336,7 +378,7 @@ class SMBConnection:
         engine.close_file(tree, opened.file_id, wait)
 
     # ------------------------------------------------------------------ shares
-    def listShares(self, timeout=30):
+    def listShares(self, timeout: Optional[float] = 30) -> List[SharedDevice]:
         """The server's shares: a list of :class:`smb.base.SharedDevice`."""
         from smb.dcerpc import srvsvc
 
@@ -359,11 +401,13 @@ class SMBConnection:
                 if opened is not None:
                     engine.close_after_failure(tree, opened.file_id, wait)
                 raise
-            engine.close_file(tree, opened.file_id, wait)
+            # pipelined_share_enum returned, so exchange() has opened the pipe
+            engine.close_file(tree, opened.file_id, wait)  # type: ignore[union-attr]
         return [SharedDevice(stype, name, remark) for name, stype, remark in shares]
 
     # ------------------------------------------------------------------ listings
-    def listPath(self, service_name, path, search=_SEARCH_ALL, pattern="*", timeout=30):
+    def listPath(self, service_name: str, path: str, search: int = _SEARCH_ALL, pattern: str = "*",
+                 timeout: Optional[float] = 30) -> List[SharedFile]:
         """List the folder ``path`` on ``service_name`` (with '.' and '..').
 
         :param search: pysmb's rule: an entry whose low attribute byte is 0 or ATTR_NORMAL is
@@ -385,7 +429,8 @@ class SMBConnection:
                     append(entry_to_shared_file(entry))
         return results
 
-    def listSnapshots(self, service_name, path, timeout=30):
+    def listSnapshots(self, service_name: str, path: str,
+                      timeout: Optional[float] = 30) -> List[datetime]:
         """The shadow copies of ``path``: a list of naive UTC ``datetime`` objects."""
         wait = Timeout(timeout)
         npath = normalize_path(path)
@@ -404,14 +449,14 @@ class SMBConnection:
                     size = 16 + snap.array_size + 2
         return [fscc.snapshot_to_datetime(name) for name in snap.names]
 
-    def getAttributes(self, service_name, path, timeout=30):
+    def getAttributes(self, service_name: str, path: str, timeout: Optional[float] = 30) -> SharedFile:
         """Attributes of the file or folder at ``path``: a :class:`smb.base.SharedFile`."""
         wait = Timeout(timeout)
         npath = normalize_path(path)
         with self._failure("get attributes of", service_name, path):
             tree = self._tree(service_name, wait)
-            o = self._engine.open_close(tree, npath, timeout=wait, desired_access=_ATTR_ACCESS,
-                                        share_access=_SHARE_ALL)
+            o = self._need_engine().open_close(tree, npath, timeout=wait, desired_access=_ATTR_ACCESS,
+                                               share_access=_SHARE_ALL)
             to_epoch = fscc.filetime_to_epoch
             name = split_parent(npath)[1]
             # pysmb puts the name in short_name too
@@ -419,7 +464,8 @@ class SMBConnection:
                               to_epoch(o.last_write_time), to_epoch(o.change_time),
                               o.end_of_file, o.allocation_size, o.file_attributes, name, name)
 
-    def getSecurity(self, service_name, path, timeout=30):
+    def getSecurity(self, service_name: str, path: str,
+                    timeout: Optional[float] = 30) -> SecurityDescriptor:
         """The security descriptor (owner, group, DACL) of ``path``:
         a :class:`smb.security_descriptors.SecurityDescriptor`."""
         from smb.security_descriptors import SecurityDescriptor
@@ -435,9 +481,48 @@ class SMBConnection:
                                          additional_information=_SECURITY_INFO)
         return SecurityDescriptor.from_bytes(data)
 
+    # ------------------------------------------------------------------ issue 13.3-5
+    def setSecurity(self, service_name, path, security_descriptor, info=_SECURITY_INFO, timeout=30):
+        """Write the parts ``info`` names (SECURITY_INFORMATION bits: OWNER 0x1, GROUP 0x2,
+        DACL 0x4, SACL 0x8) of ``security_descriptor`` (a
+        :class:`smb.security_descriptors.SecurityDescriptor` or its self-relative bytes) to
+        ``path`` (:mod:`smb.acl`)."""
+        from smb.acl import set_security
+
+        set_security(self, service_name, path, security_descriptor, info, timeout)
+
+    def copyFile(self, service_name, src_path, dst_path, dst_service_name=None, show_progress=False,
+                 tqdm_kwargs=None, timeout=30):
+        """Copy ``src_path`` to ``dst_path`` (replacing it) on the server: server-side
+        (FSCTL_SRV_COPYCHUNK_WRITE) over SMB2/3, else a pipelined copy through the client
+        (:mod:`smb.copy`). ``dst_service_name``: another share (default: the same).
+
+        :return: the number of bytes copied
+        """
+        from smb.copy import copy_file
+
+        return copy_file(self, service_name, src_path, dst_path, dst_service_name, show_progress,
+                         tqdm_kwargs, timeout)
+
+    def watchDirectory(self, service_name, path, completion_filter=None, recursive=False, timeout=None):
+        """A blocking iterator (:class:`smb.notify.DirectoryWatch`, armed when this returns)
+        of the changes under the folder ``path``, as they happen:
+        :class:`smb.notify.Change` named tuples ``(action, name)`` (:mod:`smb.notify`).
+        ``completion_filter``: FILE_NOTIFY_CHANGE_* bits (default
+        :data:`smb.notify.DEFAULT_FILTER`); ``timeout``: the longest wait for each change
+        (None: for ever), SMBTimeout after it. Stopping the iteration (``break``,
+        ``close()``) cancels the request and closes the folder."""
+        from smb.notify import DEFAULT_FILTER, DirectoryWatch
+
+        if completion_filter is None:
+            completion_filter = DEFAULT_FILTER
+        return DirectoryWatch(self, service_name, path, completion_filter, recursive, timeout)
+
     # ------------------------------------------------------------------ transfers
-    def retrieveFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
-                     tqdm_kwargs={}):  # noqa: B006  (pysmb's default; never modified)
+    def retrieveFile(self, service_name: str, path: str, file_obj: _Writable,
+                     timeout: Optional[float] = 30, show_progress: bool = False,
+                     tqdm_kwargs: Dict[str, Any] = {},  # noqa: B006  (pysmb's default; never modified)
+                     ) -> Tuple[int, int]:
         """Download ``path`` into ``file_obj`` (anything with ``write``).
 
         :return: ``(file_attributes, number_of_bytes_written)``
@@ -445,8 +530,11 @@ class SMBConnection:
         return self.retrieveFileFromOffset(service_name, path, file_obj, 0, -1, timeout,
                                            show_progress=show_progress, tqdm_kwargs=tqdm_kwargs)
 
-    def retrieveFileFromOffset(self, service_name, path, file_obj, offset=0, max_length=-1,
-                               timeout=30, show_progress=False, tqdm_kwargs={}):  # noqa: B006
+    def retrieveFileFromOffset(self, service_name: str, path: str, file_obj: _Writable,
+                               offset: int = 0, max_length: int = -1, timeout: Optional[float] = 30,
+                               show_progress: bool = False,
+                               tqdm_kwargs: Dict[str, Any] = {},  # noqa: B006
+                               ) -> Tuple[int, int]:
         """Download up to ``max_length`` bytes (all when negative) of ``path`` from ``offset``.
 
         :return: ``(file_attributes, number_of_bytes_written)``
@@ -461,8 +549,10 @@ class SMBConnection:
             return wholefile.retrieve(self, engine, tree, npath, file_obj, offset, max_length, wait,
                                       show_progress, tqdm_kwargs)
 
-    def storeFile(self, service_name, path, file_obj, timeout=30, show_progress=False,
-                  tqdm_kwargs={}):  # noqa: B006
+    def storeFile(self, service_name: str, path: str, file_obj: _Readable,
+                  timeout: Optional[float] = 30, show_progress: bool = False,
+                  tqdm_kwargs: Dict[str, Any] = {},  # noqa: B006
+                  ) -> int:
         """Upload ``file_obj`` (anything with ``read``) to ``path``, replacing any existing file.
 
         :return: the number of bytes uploaded
@@ -470,8 +560,11 @@ class SMBConnection:
         return self.storeFileFromOffset(service_name, path, file_obj, 0, True, timeout,
                                         show_progress=show_progress, tqdm_kwargs=tqdm_kwargs)
 
-    def storeFileFromOffset(self, service_name, path, file_obj, offset=0, truncate=False,
-                            timeout=30, show_progress=False, tqdm_kwargs={}):  # noqa: B006
+    def storeFileFromOffset(self, service_name: str, path: str, file_obj: _Readable,
+                            offset: int = 0, truncate: bool = False, timeout: Optional[float] = 30,
+                            show_progress: bool = False,
+                            tqdm_kwargs: Dict[str, Any] = {},  # noqa: B006
+                            ) -> int:
         """Write ``file_obj``'s contents into ``path`` from ``offset``, creating the file when
         missing; with ``truncate`` an existing file is emptied first.
 
@@ -487,25 +580,43 @@ class SMBConnection:
             return wholefile.store(self, engine, tree, npath, file_obj, offset, truncate, wait,
                                    show_progress, tqdm_kwargs)
 
+    def openFile(self, service_name, path, mode="rb", buffering=-1, encoding=None, errors=None,
+                 newline=None, share_access=None, timeout=30):
+        """(Not in pysmb.) Open ``path`` as a Python file object, as :func:`open` would a
+        local file: ``mode`` ``rb wb ab xb r+b w+b a+b`` (or text modes, through
+        ``io.TextIOWrapper`` with ``encoding``, ``errors``, ``newline``); ``buffering=0`` gives
+        the unbuffered raw file. Sequential reads read ahead and writes are written behind;
+        the file objects also have ``lock(offset, length, exclusive=True, wait=False,
+        timeout=None)`` and ``unlock(offset, length)``. ``share_access`` (FILE_SHARE_READ |
+        FILE_SHARE_WRITE by default) is what other opens may do meanwhile; ``timeout``
+        bounds each response of each operation. Failures are OSError subclasses
+        (``FileNotFoundError``...) that are also OperationFailure. See ``docs/fileobjects.rst``.
+        """
+        from smb.fileobj import open_file
+
+        return open_file(self, service_name, path, mode, buffering, encoding, errors, newline,
+                         share_access, timeout)
+
     # ------------------------------------------------------------------ changes
-    def createDirectory(self, service_name, path, timeout=30):
+    def createDirectory(self, service_name: str, path: str, timeout: Optional[float] = 30) -> None:
         """Create the folder ``path`` (its parent must exist)."""
         wait = Timeout(timeout)
         npath = normalize_path(path)
         with self._failure("create directory", service_name, path):
             tree = self._tree(service_name, wait)
-            self._engine.open_close(tree, npath, timeout=wait, desired_access=_ATTR_ACCESS,
-                                    share_access=_SHARE_ALL, create_disposition=fscc.FILE_CREATE,
-                                    create_options=fscc.FILE_DIRECTORY_FILE)
+            self._need_engine().open_close(tree, npath, timeout=wait, desired_access=_ATTR_ACCESS,
+                                           share_access=_SHARE_ALL, create_disposition=fscc.FILE_CREATE,
+                                           create_options=fscc.FILE_DIRECTORY_FILE)
 
-    def deleteDirectory(self, service_name, path, timeout=30):
+    def deleteDirectory(self, service_name: str, path: str, timeout: Optional[float] = 30) -> None:
         """Delete the empty folder ``path``."""
         wait = Timeout(timeout)
         npath = normalize_path(path)
         with self._failure("delete directory", service_name, path):
             self._delete(self._tree(service_name, wait), npath, True, wait)
 
-    def deleteFiles(self, service_name, path_file_pattern, delete_matching_folders=False, timeout=30):
+    def deleteFiles(self, service_name: str, path_file_pattern: str,
+                    delete_matching_folders: bool = False, timeout: Optional[float] = 30) -> None:
         """Delete the files matching ``path_file_pattern`` (wildcards allowed in its last
         component; a pattern matching nothing deletes nothing). With
         ``delete_matching_folders``, matching folders are deleted too, with everything in
@@ -525,8 +636,8 @@ class SMBConnection:
                 else:
                     self._delete(tree, target, False, wait)
 
-    def resetFileAttributes(self, service_name, path_file_pattern, file_attributes=ATTR_NORMAL,
-                            timeout=30):
+    def resetFileAttributes(self, service_name: str, path_file_pattern: str,
+                            file_attributes: int = ATTR_NORMAL, timeout: Optional[float] = 30) -> None:
         """Set the attributes of the files and folders matching ``path_file_pattern``
         (wildcards allowed) to ``file_attributes`` (default: ATTR_NORMAL, clearing them)."""
         wait = Timeout(timeout)
@@ -537,7 +648,8 @@ class SMBConnection:
             for entry in self._entries(tree, parent, pattern or "*", wait):
                 self._set_basic(tree, join(parent, entry.file_name), data, wait)
 
-    def setLastWriteTime(self, service_name, path, last_write_time, timeout=30):
+    def setLastWriteTime(self, service_name: str, path: str, last_write_time: float,
+                         timeout: Optional[float] = 30) -> None:
         """Set the last write (modification) time of ``path``, in seconds since the epoch."""
         wait = Timeout(timeout)
         npath = normalize_path(path)
@@ -545,14 +657,15 @@ class SMBConnection:
         with self._failure("set the last write time of", service_name, path):
             self._set_basic(self._tree(service_name, wait), npath, data, wait)
 
-    def rename(self, service_name, old_path, new_path, timeout=30):
+    def rename(self, service_name: str, old_path: str, new_path: str,
+               timeout: Optional[float] = 30) -> None:
         """Rename (or move, within the share) a file or folder."""
         wait = Timeout(timeout)
         old, new = normalize_path(old_path), normalize_path(new_path)
         with self._failure("rename", service_name, old_path):
             self._need_engine().rename(self._tree(service_name, wait), old, new, wait)
 
-    def echo(self, data, timeout=10):
+    def echo(self, data: AnyStr, timeout: Optional[float] = 10) -> AnyStr:
         """Send ``data`` to the server in an ECHO and return it."""
         wait = Timeout(timeout)
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)

@@ -111,7 +111,7 @@ def _kerberos_options(query: str, url: str) -> dict:
         if len(params) > ("auth" in params):
             raise urllib.error.URLError("Kerberos parameters in an smb:// URL without auth=kerberos")
         return {}
-    kwargs = {"use_kerberos": True,
+    kwargs: dict[str, object] = {"use_kerberos": True,
               "ntlm_fallback": params.get("ntlm_fallback", "0").lower() in ("1", "yes", "true")}
     for name, keyword in _KERBEROS_PARAMETERS.items():
         if params.get(name):

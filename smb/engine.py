@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
 from smb import fscc
-from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
+from smb.mux import Multiplexer
 
 # [MS-SMB2] 2.2.37 InfoType
 INFO_FILE = 0x01
@@ -193,6 +194,9 @@ class SessionSecurity:
     signing_algorithm: Optional[str] = None
     #: "AES-128-CCM", "AES-128-GCM", "AES-256-CCM", "AES-256-GCM" or None
     cipher: Optional[str] = None
+    #: how the user was authenticated: "NTLMv2", "NTLMv1", "Kerberos", "NTLMv2 (Kerberos
+    #: fallback)", "anonymous"; None before authentication
+    auth_mechanism: Optional[str] = None
 
 
 class Engine(abc.ABC):
@@ -209,7 +213,10 @@ class Engine(abc.ABC):
                   "close_file", "read", "write", "read_to", "write_from", "list_directory",
                   "query_info", "set_info", "ioctl", "transact_pipe", "open_pipe", "rename",
                   "flush",
-                  "open_close", "open_read_close", "open_write_close")  # issue 12: one-trip file ops
+                  "lock", "unlock",  # byte-range locks (issue 13.2: smb.smb2.locks, smb.smb1.locks)
+                  "set_security", "notify_changes", "request_resume_key", "copy_chunks",  # issue 13.3-5
+                  "open_close", "open_read_close", "open_write_close",  # issue 12: one-trip file ops
+                  )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).
     is_smb2: bool = False
@@ -220,7 +227,9 @@ class Engine(abc.ABC):
     max_write_size: int = 65536
     max_transact_size: int = 65536
     #: the connection (an :class:`smb.mux.Multiplexer`)
-    conn = None
+    conn: Multiplexer = None  # type: ignore[assignment]  # set by every engine's __init__
+    #: set by :meth:`authenticate` (see :attr:`SessionSecurity.auth_mechanism`)
+    auth_mechanism: Optional[str] = None
     #: the [MS-FSCC] information class of the buffers :meth:`list_directory` yields:
     #: FileIdBothDirectoryInformation (37), or FileBothDirectoryInformation (3) on an SMB1
     #: server without SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO; parse with fscc.DIRECTORY_PARSERS
@@ -291,6 +300,11 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def close_file(self, tree: Tree, file_id: object, timeout: Timeout) -> None: ...
+
+    @abc.abstractmethod
+    def flush(self, tree: Tree, file_id: object, timeout: Timeout) -> None:
+        """Ask the server to write the file's cached data to disk ([MS-SMB2] FLUSH,
+        [MS-CIFS] SMB_COM_FLUSH)."""
 
     def close_after_failure(self, tree: Tree, file_id: object, timeout: Optional[Timeout] = None) -> None:
         """Close a handle after an operation on it failed, keeping that failure the one
@@ -448,6 +462,19 @@ class Engine(abc.ABC):
         """Write ``data`` to a named pipe and read the whole reply (FSCTL_PIPE_TRANSCEIVE or
         SMB1 TRANSACTION TransactNmPipe; reads again while the server says BUFFER_OVERFLOW,
         at most :data:`MAX_PIPE_REPLY` bytes)."""
+
+    # --- byte-range locks (smb.smb2.locks / smb.smb1.locks) ---------------------------------
+    def lock(self, tree: Tree, file_id: object, offset: int, length: int, *, exclusive: bool = True,
+             wait: Optional[float] = 0.0, timeout: Timeout) -> None:
+        """Lock ``length`` bytes at ``offset`` of an open file, exclusive or shared. ``wait``
+        0: fail at once on a conflict (STATUS_LOCK_NOT_GRANTED); seconds to wait for the
+        range; None: wait without limit. A wait that runs out raises OperationFailure
+        (STATUS_CANCELLED on SMB2, STATUS_FILE_LOCK_CONFLICT on SMB1)."""
+        raise UnsupportedFeature("%s has no byte-range locks" % type(self).__name__)
+
+    def unlock(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout) -> None:
+        """Release the lock held on exactly that range (STATUS_RANGE_NOT_LOCKED if none)."""
+        raise UnsupportedFeature("%s has no byte-range locks" % type(self).__name__)
 
     def open_pipe(self, tree: Tree, name: str, messages, timeout: Timeout):
         """Open the named pipe ``name`` and exchange each of ``messages`` in order

@@ -74,7 +74,7 @@ class OperationFailure(Exception):
         return "%s (%s, 0x%08X)" % (self.message, status_name(self.status), self.status)
 
 
-_DUAL_CLASSES = {}
+_DUAL_CLASSES: dict[tuple[type, type], type] = {}
 
 
 def _dual(ours, os_class):

@@ -600,6 +600,9 @@ class SnapshotArray(list):
     returned). ``names`` is the list itself."""
 
     __slots__ = ("total", "returned", "array_size")
+    total: int
+    returned: int
+    array_size: int
 
     @property
     def names(self):
@@ -633,7 +636,8 @@ def snapshot_to_datetime(name) -> datetime:
     if not m:
         raise ProtocolError("bad snapshot name %r" % (name,))
     try:
-        return datetime(*(int(g) for g in m.groups()))
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        return datetime(year, month, day, hour, minute, second)
     except ValueError as e:
         raise ProtocolError("bad snapshot name %r (%s)" % (name, e))
 
@@ -650,7 +654,7 @@ def datetime_to_snapshot(dt) -> str:
 # ----------------------------------------------------------------------------------------
 # client-side wildcard matching (DOS '*' and '?', case-insensitive)
 # ----------------------------------------------------------------------------------------
-_PATTERN_CACHE = {}
+_PATTERN_CACHE: dict[str, re.Pattern] = {}
 
 
 def _compile_pattern(pattern):

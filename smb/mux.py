@@ -51,6 +51,7 @@ class Multiplexer:
         self._pinned = []        # holders whose response views point into the transport buffer
         self._pinned_by = None   # the thread those views were handed to
         self._turns = deque()    # waiting reservations, first come first served
+        self._progress = {}      # thread ident -> when a message for one of its requests came
 
     # --- broken state -----------------------------------------------------------------
     def check_usable(self) -> None:
@@ -116,47 +117,75 @@ class Multiplexer:
         self._pinned_by = None
 
     # --- waiting --------------------------------------------------------------------
+    def progressed(self, owner) -> None:
+        """A message answering (finally or in the interim) a request of thread ``owner`` has
+        come: that thread's wait starts again (called under the lock)."""
+        self._progress[owner] = _monotonic()
+
     def pump(self, ready, deadline: float) -> None:
         """Return once ``ready()`` (evaluated under the lock; it may raise) is true, reading
-        messages -- for any thread -- whenever nobody else does. SMBTimeout at ``deadline``."""
+        messages -- for any thread -- whenever nobody else does.
+
+        The wait is pysmb's: ``deadline - now`` (at the call) is the patience, the longest
+        silence allowed; every message that answers one of this thread's requests (another
+        READ of the same transfer, an interim response) starts it again. SMBTimeout when the
+        patience runs out with nothing for this thread."""
         me = _get_ident()
         cv = self._cv
-        while True:
-            with cv:
-                while True:
-                    self.check_usable()
-                    if ready():
-                        return
-                    if self._reader is None and self._pinned_by in (None, me):
-                        self._reader = me
-                        self._copy_pinned()  # the buffer is about to be reused
-                        break
-                    remaining = deadline - _monotonic()
-                    if remaining <= 0:
-                        raise SMBTimeout("%s response not received before the deadline" % self.name)
-                    cv.wait(remaining)
-            try:
-                self._read_one(deadline, me)
-            finally:
+        patience = deadline - _monotonic()
+        self._progress.pop(me, None)
+        try:
+            while True:
                 with cv:
-                    self._reader = None
-                    cv.notify_all()
+                    while True:
+                        self.check_usable()
+                        if ready():
+                            return
+                        if self._reader is None and self._pinned_by in (None, me):
+                            self._reader = me
+                            self._copy_pinned()  # the buffer is about to be reused
+                            break
+                        deadline = self._deadline(me, deadline, patience)
+                        cv.wait(min(deadline - _monotonic(), 3600.0))  # inf: wait forever
+                self._read_one(self._deadline(me, deadline, patience), me)
+        finally:
+            self._progress.pop(me, None)
+
+    def _deadline(self, me, deadline: float, patience: float) -> float:
+        """``deadline``, moved on by this thread's progress; SMBTimeout once it has passed."""
+        last = self._progress.get(me)
+        if last is not None and last + patience > deadline:
+            deadline = last + patience
+        if deadline - _monotonic() <= 0:
+            raise SMBTimeout("%s response not received before the deadline" % self.name)
+        return deadline
 
     def _read_one(self, deadline: float, me) -> None:
+        """Read one message as the reader and dispatch it; the reader role is given back
+        and the waiters woken once, in the same locked step."""
+        cv = self._cv
         try:
             data = self.transport.recv(deadline)
-        except SMBTimeout:
+        except BaseException as e:
+            with cv:
+                self._reader = None
+                cv.notify_all()
+            if isinstance(e, (NotConnectedError, ProtocolError)):
+                raise self.fail(e)
+            if isinstance(e, OSError) and not isinstance(e, SMBTimeout):
+                raise self.fail(NotConnectedError(str(e)))
             raise
-        except (NotConnectedError, ProtocolError) as e:
-            raise self.fail(e)
-        except OSError as e:
-            raise self.fail(NotConnectedError(str(e)))
-        try:
-            with self._cv:
+        with cv:
+            try:
                 self._dispatch(data, me)
-                self._cv.notify_all()
-        except ProtocolError as e:
-            raise self.fail(e)
+            except BaseException as e:
+                self._reader = None
+                cv.notify_all()
+                if isinstance(e, ProtocolError):
+                    raise self.fail(e)
+                raise
+            self._reader = None
+            cv.notify_all()
 
     def _dispatch(self, data, me) -> None:  # pragma: no cover - abstract
         """Hand one transport message to the requests it answers (under the lock)."""

@@ -49,7 +49,7 @@ def smb1_dialects(config) -> list:
     return names
 
 
-def smb1_negotiate_request(dialects, extended_security: bool = True, pid: int = None) -> bytes:
+def smb1_negotiate_request(dialects, extended_security: bool = True, pid: int | None = None) -> bytes:
     """An SMB_COM_NEGOTIATE request ([MS-CIFS] 2.2.4.52.1) with MID 0 (the SMB1 codec's, with
     the Unicode / NT status / long names flags and, as asked, extended security)."""
     flags2 = SMB1_H.DEFAULT_FLAGS2

@@ -246,8 +246,8 @@ class SessionSecurity:
     # the NTLMSSP_MESSAGE_SIGNATURE computation, shared by both directions
     def _mac(self, rc4_state, key: Optional[bytes], seq: int, message: bytes) -> bytes:
         if self._ess:
-            # [MS-NLMP] 3.4.4.2
-            checksum = hmac_md5(key, _U32.pack(seq) + message)[:8]
+            # [MS-NLMP] 3.4.4.2 (sign_key() gives a key whenever extended session security is on)
+            checksum = hmac_md5(key, _U32.pack(seq) + message)[:8]  # type: ignore[arg-type]
             if self._key_exch:
                 checksum = rc4_state.encrypt(checksum)
             return _SIG.pack(1, checksum, seq)

@@ -157,7 +157,7 @@ STATUS_OS2_INVALID_LEVEL = 0x007C0001
 STATUS_SMB_USE_STANDARD = 0x00FB0002
 STATUS_SMB_NO_SUPPORT = 0xFFFF0002
 
-_NAMES = {}
+_NAMES: dict[int, str] = {}
 for _name, _value in list(globals().items()):
     if _name.startswith("STATUS_") and isinstance(_value, int):
         _NAMES.setdefault(_value, _name)

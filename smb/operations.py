@@ -5,6 +5,7 @@ listing, progress bars.
 
 from __future__ import annotations
 
+import io
 from typing import Callable, Optional, Tuple
 
 from smb import fscc
@@ -104,3 +105,17 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def sink_for(file_obj) -> Callable:
+    """The function that hands received data to ``file_obj``.
+
+    The engines deliver each piece as a memoryview into a buffer they reuse. Python's file
+    objects (``io.IOBase``: files, ``BytesIO``, buffered writers...) may only use what
+    ``write`` gets during the call -- the io documentation says so -- and get the view
+    itself: no copy. Any other object with a ``write`` method gets ``bytes``, as pysmb gave:
+    it may keep what it was given (a list of chunks)."""
+    write = file_obj.write
+    if isinstance(file_obj, io.IOBase) or isinstance(getattr(file_obj, "_file", None), io.IOBase):
+        return write  # (tempfile's wrappers keep their file in ``_file``)
+    return lambda data: write(bytes(data))

@@ -84,7 +84,7 @@ class _Record:
     def reset(self) -> None:
         self.raw_data = b""
         self.command = 0
-        self.status = 0
+        self.status: int | SMBError = 0  # an SMBError on SMB1 messages
         self.flags = 0
         self.flags2 = 0  # SMB1 only (always 0 on SMB2, as in pysmb)
         self.pid = 0
@@ -103,6 +103,7 @@ class _Record:
 class SMBMessage(_Record):
     """One SMB1 message of an operation's history."""
 
+    status: SMBError
     #: the 32-byte header plus WordCount ([MS-CIFS] 2.2.3.1), as one struct format
     HEADER_STRUCT_FORMAT = "<4sBIBHHQxxHHHHB"
     HEADER_STRUCT_SIZE = struct.calcsize(HEADER_STRUCT_FORMAT)

@@ -316,7 +316,7 @@ class ACE(object):
         return (self.type, self.flags, self.mask, self.sid, self.additional_data) == \
             (other.type, other.flags, other.mask, other.sid, other.additional_data)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable: mutable, compared by value
 
     @property
     def isInheritOnly(self):
@@ -406,7 +406,7 @@ class ACL(object):
             return NotImplemented
         return self.revision == other.revision and self.aces == other.aces
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable: mutable, compared by value
 
     @classmethod
     def from_bytes(cls, data):
@@ -462,7 +462,7 @@ class SecurityDescriptor(object):
         return (self.flags, self.owner, self.group, self.dacl, self.sacl) == \
             (other.flags, other.owner, other.group, other.dacl, other.sacl)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable: mutable, compared by value
 
     @classmethod
     def from_bytes(cls, data):

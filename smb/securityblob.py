@@ -202,9 +202,9 @@ def _encode_mech_type_list(mechs) -> bytes:
 def encode_neg_token_init(mech_types: List[str], mech_token: Optional[bytes] = None,
                           mech_list_mic: Optional[bytes] = None) -> bytes:
     """InitialContextToken(SPNEGO, negTokenInit) in DER."""
-    args = (tuple(mech_types), None if mech_token is None else bytes(mech_token),
-            None if mech_list_mic is None else bytes(mech_list_mic))
-    if mech_list_mic is None and (mech_token is None or args[1].startswith(b"NTLMSSP\0\x01\0\0\0")):
+    token = None if mech_token is None else bytes(mech_token)
+    args = (tuple(mech_types), token, None if mech_list_mic is None else bytes(mech_list_mic))
+    if mech_list_mic is None and (token is None or token.startswith(b"NTLMSSP\0\x01\0\0\0")):
         # a client sends the same first token (the same NTLM NEGOTIATE, which holds no
         # secret) on every connection: encode it (pyasn1, ~0.25 ms) once
         return _cached_neg_token_init(*args)
@@ -247,7 +247,7 @@ def decode_neg_token_init(data) -> dict:
             raise first from None
         is_init2 = False
     mechs = _opt(init, "mechTypes")
-    out = {
+    out: dict[str, object] = {
         "mechTypes": [str(m) for m in mechs] if mechs is not None else [],
         "reqFlags": None,
         "mechToken": None,
@@ -364,10 +364,14 @@ def _server_resp(token, expected_state: int, rejected: str, where: str) -> dict:
     return resp
 
 
+def ntlm_mechanism(anonymous: bool, v2: bool) -> str:
+    return "anonymous" if anonymous else ("NTLMv2" if v2 else "NTLMv1")
+
+
 class SPNEGOAuthenticator:
     """SPNEGO around an :class:`smb.ntlm.NTLMAuthenticator` (NTLMSSP is the only mechanism)."""
 
-    MECH_TYPES = (NTLMSSP_OID,)
+    MECH_TYPES: tuple[str, ...] = (NTLMSSP_OID,)
 
     def __init__(self, ntlm):
         self.ntlm = ntlm
@@ -419,3 +423,9 @@ class SPNEGOAuthenticator:
     @property
     def is_anonymous(self) -> bool:
         return self.ntlm.is_anonymous
+
+    @property
+    def mechanism(self) -> str:
+        """What authenticated: "NTLMv2", "NTLMv1" or "anonymous" (for logs and
+        :class:`smb.engine.SessionSecurity`)."""
+        return ntlm_mechanism(self.ntlm.is_anonymous, self.ntlm.use_ntlm_v2)

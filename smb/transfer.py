@@ -35,7 +35,7 @@ def read_to(engine, tree, file_id, offset: int, length: int, sink: Callable[[mem
     window = engine.read_window
     end = offset + length if length >= 0 else None
     next_off = offset
-    inflight = deque()  # (handle, offset, size)
+    inflight: deque = deque()  # (handle, offset, size)
     delivered = 0
     eof = False
     try:
@@ -108,8 +108,8 @@ def write_from(engine, tree, file_id, offset: int, source: Callable[[int], bytes
     window = engine.write_window
     pos = offset
     written = 0
-    inflight = deque()  # (handle, offset, data)
-    pending = deque()   # (offset, data) not sent yet: splits of a large source read, short-write tails
+    inflight: deque = deque()  # (handle, offset, data)
+    pending: deque = deque()   # (offset, data) not sent yet: splits of a large source read, short-write tails
     exhausted = False
     try:
         while True:

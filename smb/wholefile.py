@@ -19,7 +19,7 @@ of the file (never truncating again).
 from __future__ import annotations
 
 from smb import fscc
-from smb.operations import Progress, split_parent
+from smb.operations import Progress, sink_for, split_parent
 
 READ_ACCESS = fscc.FILE_READ_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.SYNCHRONIZE
 WRITE_ACCESS = (fscc.FILE_WRITE_DATA | fscc.FILE_READ_ATTRIBUTES | fscc.FILE_WRITE_ATTRIBUTES
@@ -45,6 +45,7 @@ def retrieve(facade, engine, tree, npath, file_obj, offset, max_length, wait, sh
              tqdm_kwargs):
     """``(file_attributes, bytes written to file_obj)`` for ``retrieveFileFromOffset``."""
     head = first = None
+    sink = sink_for(file_obj)
     if engine.compounds and max_length != 0:
         ask = engine.read_chunk if max_length < 0 else min(engine.read_chunk, max_length)
         first, head = engine.open_read_close(tree, npath, offset, ask, timeout=wait, **_READ_OPEN)
@@ -53,7 +54,7 @@ def retrieve(facade, engine, tree, npath, file_obj, offset, max_length, wait, sh
             progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
             try:
                 if total:
-                    file_obj.write(memoryview(head)[:total])
+                    sink(memoryview(head)[:total])
                     if progress.callback is not None:
                         progress.callback(total)
             finally:
@@ -71,10 +72,10 @@ def retrieve(facade, engine, tree, npath, file_obj, offset, max_length, wait, sh
         progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
         try:
             if done:
-                file_obj.write(head)
+                sink(head)
                 if progress.callback is not None:
                     progress.callback(done)
-            n = engine.read_to(tree, o.file_id, offset + done, total - done, file_obj.write,
+            n = engine.read_to(tree, o.file_id, offset + done, total - done, sink,
                                wait, progress.callback)
         finally:
             progress.close()

@@ -37,6 +37,7 @@ TEST_PASSWORD = "Secr3t-pw"
 TEST_SHARE = "public"
 SHADOW_SHARE = "shadow"
 GUEST_SHARE = "guestshare"  # only on the "guest" variant
+ACL_SHARE = "acls"  # NT ACLs stored by vfs_acl_xattr (setSecurity tests)
 SNAPSHOTS = ("@GMT-2024.01.02-03.04.05", "@GMT-2025.06.07-08.09.10")
 
 _COMMON = {
@@ -265,7 +266,7 @@ class SambaServer(_Daemon):
         shadow = os.path.join(self.base, "shadow")
         uid = pwd.getpwnam(TEST_USER).pw_uid
         gid = pwd.getpwnam(TEST_USER).pw_gid
-        for d in (share, shadow):
+        for d in (share, shadow, os.path.join(self.base, ACL_SHARE)):
             os.makedirs(d)
             os.chown(d, uid, gid)
         guest_dir = os.path.join(self.base, "guestshare")
@@ -290,7 +291,9 @@ class SambaServer(_Daemon):
         self.info = ServerInfo(host="127.0.0.1", port=port, netbios_port=nb_port, user=TEST_USER,
                                password=TEST_PASSWORD, share=TEST_SHARE, server_name="SMBPYTEST",
                                variant=self.variant, shadow_share=SHADOW_SHARE, share_path=share,
-                               extra={"shadow_path": shadow, "conf": conf})
+                               extra={"shadow_path": shadow, "conf": conf,
+                                      "acl_share": ACL_SHARE,
+                                      "acl_path": os.path.join(self.base, ACL_SHARE)})
         return self.info
 
 
@@ -344,6 +347,10 @@ class SambaServer(_Daemon):
         if guest:  # a share anyone may use, as the guest account (nobody)
             out += ["", "[%s]" % GUEST_SHARE, "    path = %s" % os.path.join(b, "guestshare"),
                     "    read only = no", "    guest ok = yes", "    comment = guest share"]
+        out += ["", "[%s]" % ACL_SHARE, "    path = %s" % os.path.join(b, ACL_SHARE),
+                "    read only = no", "    valid users = %s" % TEST_USER,
+                "    comment = NT ACLs in xattrs", "    vfs objects = acl_xattr",
+                "    acl_xattr:ignore system acls = yes"]
         out += ["", "[%s]" % SHADOW_SHARE, "    path = %s" % shadow, "    read only = no",
                 "    valid users = %s" % TEST_USER, "    comment = shadow copies",
                 "    vfs objects = shadow_copy2", "    shadow:mountpoint = %s" % shadow,

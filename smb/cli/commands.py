@@ -87,6 +87,8 @@ def cmd_ls(ctx: Context) -> None:
     if url.has_wildcard():
         base = url.parent
         files = transfer.list_folder(conn, base, ctx.timeout, pattern=url.name)
+        if not files:  # as a shell's ls: a pattern matching nothing is an error
+            raise CLIError("no match for %s" % url.name, ExitCode.NOT_FOUND)
     else:
         info = ctx.attributes(url)
         if info.isDirectory and not ctx.args.directory:
@@ -101,6 +103,36 @@ def cmd_ls(ctx: Context) -> None:
         lines = [f.filename for f in files] if ctx.args.one else listing.long_lines(files)
         for line in lines:
             ctx.print(line)
+
+
+def cmd_watch(ctx: Context) -> None:
+    """One line per change (``action<TAB>path``, or a JSON object per line with --json):
+    ``added``, ``removed``, ``modified``, ``renamed_old_name``/``renamed_new_name``...;
+    ``rescan`` when the server lost track (list the folder again)."""
+    import json
+
+    from smb.errors import SMBTimeout
+
+    url = remote(ctx.args.url)
+    conn = ctx.conn(url)
+    if not hasattr(conn, "watchDirectory"):
+        raise CLIError("watch: this version of the library has no change notification", ExitCode.USAGE)
+    seen = 0
+    with conn.watchDirectory(url.share, url.path, recursive=ctx.args.recursive,
+                             timeout=ctx.args.duration) as changes:
+        try:
+            for change in changes:
+                path = url.child(change.name.replace("\\", "/")).path if change.name else url.path
+                if ctx.args.json:
+                    ctx.print(json.dumps({"action": change.action_name, "path": path}, ensure_ascii=False))
+                else:
+                    ctx.print("%s\t%s" % (change.action_name, path))
+                ctx.stdout.flush()
+                seen += 1
+                if ctx.args.count is not None and seen >= ctx.args.count:
+                    return
+        except SMBTimeout:
+            return  # --for SECONDS passed without a change: done
 
 
 def cmd_stat(ctx: Context) -> None:
@@ -129,7 +161,7 @@ def cmd_get(ctx: Context) -> None:
         raise CLIError("no such folder: %s" % target, ExitCode.NOT_FOUND)
     for text in sources:
         url = remote(text)
-        local = os.path.join(target or ".", url.name) if into_dir else target
+        local = os.path.join(target or ".", url.name) if into_dir or target is None else target
         info = ctx.attributes(url)
         if info.isDirectory:
             _need_recursive(ctx, url)

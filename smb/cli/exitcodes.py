@@ -8,6 +8,7 @@ code; local ``OSError`` subclasses map the same way, so ``get`` of a missing rem
 from __future__ import annotations
 
 import enum
+from typing import cast
 
 from smb import ntstatus as nt
 from smb.errors import (
@@ -104,7 +105,7 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return STATUS_EXIT_CODES.get(exc.status, ExitCode.ERROR)
     for cls, code in _BY_CLASS:
         if isinstance(exc, cls):
-            return exc.code if code is None else code
+            return cast(CLIError, exc).code if code is None else code  # None: the CLIError row
     return ExitCode.ERROR
 
 

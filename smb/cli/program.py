@@ -36,7 +36,7 @@ _RECURSIVE = (("-r", "--recursive"), {"action": "store_true", "help": "whole fol
 _CONTINUE = (("-c", "--continue"), {"dest": "resume", "action": "store_true",
                                     "help": "resume partial files from where they end "
                                             "(ranged transfers); complete files are skipped"})
-COMMANDS = [
+COMMANDS: list[tuple[str, object, str, list]] = [
     ("shares", commands.cmd_shares, "list the server's shares",
      [(("url",), {"metavar": "URL", "help": "smb://[domain;]user@host[:port]"}), _JSON]),
     ("ls", commands.cmd_ls, "list a folder (long format), a file, or names matching * and ?",
@@ -68,6 +68,12 @@ COMMANDS = [
     ("mv", commands.cmd_mv, "rename or move within one share (never overwrites)",
      [(("source",), {"metavar": "SOURCE", "help": _URL_HELP}),
       (("target",), {"metavar": "TARGET", "help": "new name, or an existing folder to move into"})]),
+    ("watch", commands.cmd_watch, "print changes under a folder as they happen (until Ctrl-C)",
+     [_URL, _JSON,
+      (("-r", "--recursive"), {"action": "store_true", "help": "changes in sub-folders too"}),
+      (("-n", "--count"), {"type": int, "metavar": "N", "help": "stop after N changes"}),
+      (("--for",), {"dest": "duration", "type": float, "metavar": "SECONDS",
+                    "help": "stop after SECONDS without a change (default: wait for ever)"})]),
     ("cp", commands.cmd_cp, "copy files on or between servers (server-side when the library can)",
      [(("urls",), {"metavar": "URL", "nargs": "+",
                    "help": "sources, then the target (a file, or an existing folder)"}),

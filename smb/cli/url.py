@@ -112,7 +112,7 @@ def _split_hostport(hostport: str) -> Tuple[str, Optional[int]]:
 
 def _path_segments(path: str):
     """'/a/./b//c/../d' -> ['a', 'b', 'd']; '..' above the share's root is an error."""
-    out = []
+    out: list[str] = []
     for seg in path.replace("\\", "/").split("/"):
         if seg in ("", "."):
             continue

@@ -10,6 +10,7 @@ kept as opaque DER.
 from __future__ import annotations
 
 import datetime
+from typing import Any, overload
 
 from pyasn1.codec.der import decoder, encoder
 from pyasn1.type import char, namedtype, tag, univ, useful
@@ -263,7 +264,11 @@ def _text(value) -> str:
     return bytes(value.asOctets()).decode("utf-8", "replace")
 
 
-def text(value) -> str:
+@overload
+def text(value: None) -> None: ...
+@overload
+def text(value: Any) -> str: ...
+def text(value: Any) -> str | None:
     """A KerberosString as str (None stays None)."""
     return None if value is None else _text(value)
 
@@ -297,7 +302,7 @@ def flags_to_int(value) -> int:
     return out
 
 
-def encrypted_data(etype: int, cipher: bytes, kvno: int = None) -> dict:
+def encrypted_data(etype: int, cipher: bytes, kvno: int | None = None) -> dict:
     """An EncryptedData value for :func:`build`."""
     return {"etype": etype, "kvno": kvno, "cipher": cipher}
 

@@ -100,7 +100,7 @@ def service_candidates(req: Request, realm: str) -> List[Principal]:
     if opts.service_principal:
         p = Principal.parse(opts.service_principal, realm)
         return [Principal(p.components, p.realm, 2)]
-    hosts = []
+    hosts: List[str] = []
     for h in (req.remote_name, opts.host):
         if h and h != "*SMBSERVER" and not _is_ip(h) and h.lower() not in [x.lower() for x in hosts]:
             hosts.append(h)

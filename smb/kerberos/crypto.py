@@ -123,7 +123,7 @@ class Key:
     def profile(self) -> "EncType":
         return get_etype(self.etype)
 
-    def encrypt(self, usage: int, plaintext: bytes, confounder: bytes = None) -> bytes:
+    def encrypt(self, usage: int, plaintext: bytes, confounder: bytes | None = None) -> bytes:
         return self.profile.encrypt(self.contents, usage, plaintext, confounder)
 
     def decrypt(self, usage: int, ciphertext: bytes) -> bytes:
@@ -144,13 +144,13 @@ class EncType:
     mac_size = 0
     default_params = b""
 
-    def string_to_key(self, password: str, salt: bytes, params: bytes = None) -> Key:
+    def string_to_key(self, password: str, salt: bytes, params: bytes | None = None) -> Key:
         raise NotImplementedError
 
     def random_key(self) -> Key:
         return Key(self.etype, os.urandom(self.key_size))
 
-    def encrypt(self, key: bytes, usage: int, plaintext: bytes, confounder: bytes = None) -> bytes:
+    def encrypt(self, key: bytes, usage: int, plaintext: bytes, confounder: bytes | None = None) -> bytes:
         raise NotImplementedError
 
     def decrypt(self, key: bytes, usage: int, ciphertext: bytes) -> bytes:
@@ -182,7 +182,7 @@ class _AesSha1(EncType):
 
     derive_key = derive_random  # random-to-key is the identity for AES
 
-    def string_to_key(self, password: str, salt: bytes, params: bytes = None) -> Key:
+    def string_to_key(self, password: str, salt: bytes, params: bytes | None = None) -> Key:
         iterations = _iterations(params, self.default_params)
         tkey = hashlib.pbkdf2_hmac("sha1", _utf8(password), salt, iterations, self.key_size)
         return Key(self.etype, self.derive_key(tkey, b"kerberos"))
@@ -229,7 +229,7 @@ class _AesSha2(EncType):
         msg = struct.pack(">I", 1) + label + b"\x00" + struct.pack(">I", nbits)
         return hmac.new(key, msg, self.hash_name).digest()[:nbits // 8]
 
-    def string_to_key(self, password: str, salt: bytes, params: bytes = None) -> Key:
+    def string_to_key(self, password: str, salt: bytes, params: bytes | None = None) -> Key:
         iterations = _iterations(params, self.default_params)
         saltp = self.name.encode() + b"\x00" + bytes(salt)
         tkey = hashlib.pbkdf2_hmac(self.hash_name, _utf8(password), saltp, iterations, self.key_size)
@@ -281,7 +281,7 @@ class Rc4Hmac(EncType):
 
     etype, name, key_size, checksum_type, mac_size = RC4_HMAC, "rc4-hmac", 16, HMAC_MD5, 16
 
-    def string_to_key(self, password: str, salt: bytes = b"", params: bytes = None) -> Key:
+    def string_to_key(self, password: str, salt: bytes = b"", params: bytes | None = None) -> Key:
         return Key(self.etype, MD4.new(password.encode("utf-16-le")).digest())
 
     @staticmethod
@@ -335,7 +335,7 @@ def is_supported(etype: int) -> bool:
     return etype in _ETYPES
 
 
-def string_to_key(etype: int, password: str, salt, params: bytes = None) -> Key:
+def string_to_key(etype: int, password: str, salt, params: bytes | None = None) -> Key:
     """The long-term key of ``password`` for ``etype`` with the KDC's salt (str or bytes)."""
     if isinstance(salt, str):
         salt = salt.encode("utf-8")

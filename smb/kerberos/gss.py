@@ -99,7 +99,7 @@ class InitiatorContext:
         self.send_seq = int.from_bytes(os.urandom(4), "big") & 0x3FFFFFFF
         self.recv_seq: Optional[int] = None
         self.complete = False
-        self._ctime = None
+        self._ctime: Optional[tuple[str, int]] = None
 
     # --- context establishment ------------------------------------------------------------
     def initial_token(self) -> bytes:
@@ -193,6 +193,8 @@ class InitiatorContext:
         if self.acceptor_subkey is not None:
             flags |= _FLAG_ACCEPTOR_SUBKEY
         key = self.acceptor_subkey if flags & _FLAG_ACCEPTOR_SUBKEY else (self.subkey or self.cred.key)
+        if key is None:  # the server's token claims an acceptor subkey its AP-REP never carried
+            raise ProtocolError("Kerberos MIC token flags an acceptor subkey the server never sent")
         header = TOK_MIC_CFX + bytes([flags]) + b"\xff" * 5 + struct.pack(">Q", seq)
         return header + key.checksum(usage, bytes(message) + header)
 

@@ -108,6 +108,7 @@ class KerberosSPNEGOAuthenticator:
     def session_key(self) -> bytes:
         if self.fallback is not None:
             return self.fallback.session_key
+        assert self.context is not None, "no session key before authentication"
         return self.context.session_key.contents
 
     @property
@@ -115,12 +116,19 @@ class KerberosSPNEGOAuthenticator:
         return self.fallback is not None and self.fallback.is_anonymous
 
     @property
+    def mechanism(self) -> str:
+        """ "Kerberos", or the NTLM mechanism it fell back to."""
+        if self.fallback is not None:
+            return "%s (Kerberos fallback)" % self.fallback.mechanism
+        return "Kerberos"
+
+    @property
     def ntlm(self):
         """The NTLM authenticator after a fallback (None with Kerberos)."""
         return self.fallback.ntlm if self.fallback is not None else None
 
     # --- helpers ---------------------------------------------------------------------------
-    def _fall_back(self, reason: str, server_hint, cause: Exception = None) -> bytes:
+    def _fall_back(self, reason: str, server_hint, cause: Exception | None = None) -> bytes:
         if self.ntlm_factory is None:
             if cause is not None:
                 raise cause
@@ -135,6 +143,7 @@ class KerberosSPNEGOAuthenticator:
             raise ProtocolError("SPNEGO: server selected mechanism %s, not Kerberos" % mech)
 
     def _accept(self, resp: dict) -> None:
+        assert self.context is not None, "initial_token() made the Kerberos context"
         token = resp["responseToken"]
         if token is not None and not (self.context.complete and self.context.recv_seq is not None):
             try:

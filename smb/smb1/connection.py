@@ -13,11 +13,13 @@ Multi-part transaction responses are reassembled by :class:`smb.smb1.trans.Assem
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import threading
 import time
 from collections import deque
+from logging import DEBUG
 from typing import Dict, Optional
 
 from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
@@ -28,7 +30,12 @@ from smb.smb1 import messages as M
 from smb.smb1 import signing
 from smb.smb1 import trans as T
 
+#: pysmb's logger of the SMB layer: one DEBUG record per message sent and received (never a
+#: key, signature or payload)
+log = logging.getLogger("SMB.SMB")
+
 _MID_AT = struct.Struct("<H")
+_STATUS_AT = struct.Struct("<I")
 STATUS_BUFFER_OVERFLOW = 0x80000005
 
 COMMAND_NAMES = {v: k[8:] for k, v in vars(H).items() if k.startswith("SMB_COM_")}
@@ -135,6 +142,9 @@ class Connection(Multiplexer):
                 bufs = M.assemble(req, flags2=self.flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
                 if self.signing_key is not None:
                     signing.sign(self.signing_key, seq, bufs)
+                if log.isEnabledFor(DEBUG):
+                    log.debug("SMB1 send %s mid=%d tid=%d %d bytes%s", COMMAND_NAMES.get(req[0], req[0]), mid,
+                              tid, sum(len(b) for b in bufs), " signed" if self.signing_key is not None else "")
                 try:
                     self.transport.send(*bufs, deadline=deadline)
                 except SMBTimeout as e:
@@ -165,6 +175,9 @@ class Connection(Multiplexer):
         if len(mv) < H.HEADER_SIZE or bytes(mv[:4]) != H.PROTOCOL:
             raise ProtocolError("not an SMB1 message from the server")
         rmid = _MID_AT.unpack_from(mv, 30)[0]
+        if log.isEnabledFor(DEBUG):
+            log.debug("SMB1 recv %s mid=%d status=0x%08X %d bytes", COMMAND_NAMES.get(mv[4], mv[4]), rmid,
+                      _STATUS_AT.unpack_from(mv, 5)[0], len(mv))
         q = self._pending.get(rmid)
         if q is None:
             left = self._abandoned.get(rmid)
@@ -177,6 +190,7 @@ class Connection(Multiplexer):
         if not mv[9] & H.SMB_FLAGS_REPLY:
             return
         self._verify(q, mv)
+        self.progressed(q.owner)
         q.queue.append(self.hand_over(q, mv, q.owner, me))
 
     def receive(self, mid: int, deadline: Optional[float]) -> H.Response:

@@ -28,6 +28,9 @@ from smb.smb1 import messages as M
 from smb.smb1 import signing
 from smb.smb1 import trans as T
 from smb.smb1.connection import Connection, failure
+from smb.smb1.locks import LockOperations
+from smb.smb1.notify import ChangeNotify
+from smb.smb1.security import SetSecurity
 
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_NO_SUCH_FILE = 0xC000000F
@@ -61,7 +64,8 @@ def _path(path: str) -> str:
     return "\\" + path.lstrip("\\")
 
 
-class SMB1Engine(E.Engine):
+class SMB1Engine(LockOperations, ChangeNotify, SetSecurity, E.Engine):
+    conn: Connection
     is_smb2 = False
     dialect = 0x0001
 
@@ -208,6 +212,7 @@ class SMB1Engine(E.Engine):
                 except securityblob.AuthenticationRejected:
                     return False
                 self.conn.uid = resp.uid
+                self.auth_mechanism = spnego.mechanism
                 self.session_key = spnego.session_key
                 self._start_signing(self.session_key, last)
                 return True
@@ -218,7 +223,7 @@ class SMB1Engine(E.Engine):
         raise self.conn.fail(ProtocolError("SMB1 session setup did not complete"))
 
     def _auth_challenge_response(self, timeout: E.Timeout) -> bool:
-        from smb import ntlm, ntlm_crypto
+        from smb import ntlm, ntlm_crypto, securityblob
 
         cfg = self.config
         challenge = self.neg.challenge
@@ -245,6 +250,7 @@ class SMB1Engine(E.Engine):
         if self._refuse(M.parse_session_setup(resp)[0], anonymous):
             return False
         self.conn.uid = resp.uid
+        self.auth_mechanism = securityblob.ntlm_mechanism(anonymous, cfg.use_ntlm_v2)
         self.session_key = key
         self._start_signing(key + nt if key else b"", bytes(resp.raw))
         return True
@@ -259,7 +265,7 @@ class SMB1Engine(E.Engine):
     def security(self) -> E.SessionSecurity:
         guest = bool(self.session_action & 1)
         return E.SessionSecurity(self.dialect, guest, self.anonymous, self.signing, False,
-                                 "MD5" if self.signing else None)
+                                 "MD5" if self.signing else None, None, self.auth_mechanism)
 
     def echo(self, data: bytes, timeout: E.Timeout) -> bytes:
         resp = self.conn.request(M.echo(bytes(data)), 0xFFFF, timeout, what="echo")
@@ -295,6 +301,9 @@ class SMB1Engine(E.Engine):
 
     def close_file(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
         self.conn.request(M.close(file_id), tree.tree_id, timeout, what="close")
+
+    def flush(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
+        self.conn.request(M.flush(file_id), tree.tree_id, timeout, what="flush")
 
     def read(self, tree: E.Tree, file_id, offset: int, length: int, timeout: E.Timeout) -> bytes:
         length = min(length, self.max_read_size)

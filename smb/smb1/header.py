@@ -55,6 +55,7 @@ from smb.smb_constants import (  # noqa: F401
     SMB_FLAGS_REPLY,
     SMB_COM_CHECK_DIRECTORY,
     SMB_COM_CLOSE,
+    SMB_COM_FLUSH,
     SMB_COM_CREATE_DIRECTORY,
     SMB_COM_DELETE,
     SMB_COM_DELETE_DIRECTORY,
@@ -139,6 +140,18 @@ class Response:
 
     __slots__ = ("command", "status", "flags", "flags2", "tid", "pid", "uid", "mid",
                  "signature", "raw", "blocks", "dos_error")
+    command: int
+    status: int
+    flags: int
+    flags2: int
+    tid: int
+    pid: int
+    uid: int
+    mid: int
+    signature: bytes
+    raw: memoryview
+    blocks: list[tuple[int, memoryview, memoryview, int]]
+    dos_error: tuple[int, int] | None
 
     def __repr__(self):
         return "<SMB1 response cmd=0x%02X status=0x%08X mid=%d>" % (self.command, self.status, self.mid)

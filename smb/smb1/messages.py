@@ -329,6 +329,11 @@ def parse_write_andx(resp: H.Response, block: int = 0) -> int:
 
 # --- CLOSE and path commands --------------------------------------------------------------
 
+def flush(fid: int):
+    """SMB_COM_FLUSH ([MS-CIFS] 2.2.4.6): one word, the FID."""
+    return (H.SMB_COM_FLUSH, _U16.pack(fid), b"", None)
+
+
 def close(fid: int, last_write_time: int = 0xFFFFFFFF):
     return (H.SMB_COM_CLOSE, CLOSE.pack(fid, last_write_time), b"", None)
 

@@ -127,8 +127,8 @@ class Assembler:
         self.nt = nt
         self.max_param = max_param
         self.max_data = max_data
-        self.total_param = None
-        self.total_data = None
+        self.total_param: int | None = None
+        self.total_data: int | None = None
         self.got_param = 0
         self.got_data = 0
         self.params = bytearray()

@@ -24,9 +24,10 @@ from smb.errors import ProtocolError
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2.fileops import open_result
+from smb.smb2.mixin import EngineMixin
 
 
-class Compounds:
+class Compounds(EngineMixin):
     """CREATE + [READ | WRITE] + CLOSE as one related compound each."""
 
     compounds = True

@@ -23,13 +23,20 @@ capped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from logging import DEBUG
 
 from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
 from smb.mux import Multiplexer
 from smb.smb2 import constants as C
 from smb.smb2.header import frame_chain, parse_header, split_compound
+from smb.smb2.session import Session, Smb3Encryption
+
+#: pysmb's logger of the SMB layer: one DEBUG record per message sent and received (never a
+#: key, signature or payload)
+log = logging.getLogger("SMB.SMB")
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
@@ -98,12 +105,12 @@ class Connection(Multiplexer):
         #: message ids granted beyond next_message_id (the sequence window), not reserved
         self.credits = 1
         self.target_credits = target_credits
-        self.outstanding = {}
+        self.outstanding: dict[int, Request] = {}
         #: session_id -> object with ``signer``, ``signing_required``, ``encrypt_data``
-        self.sessions = {}
+        self.sessions: dict[int, Session] = {}
         #: SMB3 encryption hook: ``encrypt(parts, session) -> list of buffers`` and
         #: ``decrypt(view) -> (bytes_like_plain_message, session_id)``; None until SMB3 crypto
-        self.encryption = None
+        self.encryption: Smb3Encryption | None = None
         self._reserved = 0  # credits reserved and not yet spent on a message id
 
     @property
@@ -188,8 +195,15 @@ class Connection(Multiplexer):
                     for req, parts in zip(reqs, messages):
                         req.sent = b"".join(bytes(p) for p in parts)
                 parts = [p for m in messages for p in m]
+                if log.isEnabledFor(DEBUG):
+                    for req, m in zip(reqs, messages):
+                        log.debug("SMB2 send %s mid=%d credits=%d tree=0x%X %d bytes%s%s",
+                                  C.COMMAND_NAMES.get(req.command, req.command), req.message_id,
+                                  req.credit_charge, tree_id or 0, sum(len(x) for x in m),
+                                  " signed" if req.signed else "", " encrypted" if encrypt else "")
                 if encrypt:
-                    parts = self.encryption.encrypt(parts, session)
+                    # checked above: send() refused encrypt=True without encryption
+                    parts = self.encryption.encrypt(parts, session)  # type: ignore[union-attr]
                 self._transmit(parts, deadline, reqs)
                 sent = True
         finally:
@@ -216,9 +230,12 @@ class Connection(Multiplexer):
         except (NotConnectedError, ProtocolError, OSError) as e:
             raise self.fail(e)
 
-    def cancel(self, req: Request, session=None) -> None:
-        """Send SMB2 CANCEL for ``req`` ([MS-SMB2] 3.2.4.24); its late response is dropped."""
-        req.abandoned = True
+    def cancel(self, req: Request, session=None, abandon: bool = True) -> None:
+        """Send SMB2 CANCEL for ``req`` ([MS-SMB2] 3.2.4.24); its late response is dropped,
+        unless ``abandon`` is False: then the caller waits for that final answer (a blocking
+        LOCK may have been granted before the CANCEL arrived)."""
+        if abandon:
+            req.abandoned = True
         if self.broken is not None or req.done:
             return
         signer = session.signer if (session is not None and session.signing_required
@@ -243,7 +260,7 @@ class Connection(Multiplexer):
         """Complete the requests one transport message answers (under the lock)."""
         encrypted = False
         magic = bytes(data[:4])
-        transform_sid = None
+        transform_sid = 0  # the TRANSFORM_HEADER's SessionId, read only when encrypted
         if magic == C.TRANSFORM_MAGIC:
             if self.encryption is None:
                 raise ProtocolError("encrypted SMB3 message received but encryption is not active")
@@ -283,6 +300,11 @@ class Connection(Multiplexer):
             if encrypted and req.session_id and req.session_id != transform_sid:
                 raise ProtocolError("response encrypted for SessionId 0x%X to a request of SessionId "
                                     "0x%X" % (transform_sid, req.session_id))
+            if log.isEnabledFor(DEBUG):
+                log.debug("SMB2 recv %s mid=%d status=0x%08X credits+%d %d bytes%s",
+                          C.COMMAND_NAMES.get(hdr.command, hdr.command), hdr.message_id, hdr.status,
+                          hdr.credits, len(msg), " (interim)" if pending else "")
+            self.progressed(req.owner)
             if pending:
                 self._interim(req, hdr)
                 continue

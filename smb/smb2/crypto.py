@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from typing import NamedTuple, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 from Crypto.Cipher import AES
 from Crypto.Hash import CMAC
@@ -261,7 +261,7 @@ class Signer:
              is_cancel: Optional[bool], zero_sig: bool) -> bytes:
         # mv: exactly the message; zero_sig: feed 16 zero bytes in place of bytes 48..63.
         if self.algorithm == SIGNING_HMAC_SHA256:
-            m = hmac.new(self._key, digestmod=hashlib.sha256)
+            m: Any = hmac.new(self._key, digestmod=hashlib.sha256)  # or CMAC, or GCM used as GMAC
         elif self.algorithm == SIGNING_AES_CMAC:
             m = CMAC.new(self._key, ciphermod=AES)
         else:

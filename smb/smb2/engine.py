@@ -26,9 +26,13 @@ from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2.compounds import Compounds
-from smb.smb2.connection import verify_signature
+from smb.smb2.connection import Connection, verify_signature
+from smb.smb2.copychunk import ServerSideCopy
 from smb.smb2.fileops import FileOperations
+from smb.smb2.locks import LockOperations
 from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
+from smb.smb2.notify import ChangeNotify
+from smb.smb2.security import SetSecurity
 from smb.smb2.session import Session, Smb3Encryption
 
 MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+ headers)
@@ -41,15 +45,16 @@ _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0:
                   C.DIALECT_3_0_2: "3.0.2", C.DIALECT_3_1_1: "3.1.1"}
 
 
-_SIGNING_NAMES = {C.SIGNING_HMAC_SHA256: "HMAC-SHA256", C.SIGNING_AES_CMAC: "AES-CMAC",
-                  C.SIGNING_AES_GMAC: "AES-GMAC"}
+_SIGNING_NAMES: dict[Optional[int], str] = {
+    C.SIGNING_HMAC_SHA256: "HMAC-SHA256", C.SIGNING_AES_CMAC: "AES-CMAC", C.SIGNING_AES_GMAC: "AES-GMAC"}
 _CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES-128-GCM",
                  C.CIPHER_AES_256_CCM: "AES-256-CCM", C.CIPHER_AES_256_GCM: "AES-256-GCM"}
 #: signed answers of servers that cannot validate a pre-3.0 negotiation ([MS-SMB2] 3.2.5.14.12)
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
-class SMB2Engine(Compounds, FileOperations, Engine):
+class SMB2Engine(Compounds, FileOperations, LockOperations, ServerSideCopy, ChangeNotify, SetSecurity, Engine):
+    conn: Connection
     is_smb2 = True
 
     def __init__(self, conn, config, state, server_name: str = ""):
@@ -114,7 +119,8 @@ class SMB2Engine(Compounds, FileOperations, Engine):
         return SessionSecurity(
             self.dialect, s.is_guest, s.is_anonymous, signed, bool(s.encrypt_data),
             _SIGNING_NAMES.get(self.signing_algorithm) if signed else None,
-            _CIPHER_NAMES.get(self.cipher_id) if s.encryption_key is not None else None)
+            _CIPHER_NAMES.get(self.cipher_id) if s.encryption_key is not None else None,
+            self.auth_mechanism)
 
     # --- plumbing ---------------------------------------------------------------------
     def charge(self, nbytes: int) -> int:
@@ -132,14 +138,14 @@ class SMB2Engine(Compounds, FileOperations, Engine):
         """Requests in flight per transfer: at most WINDOW, and a fair share of the credits."""
         return max(1, min(WINDOW, self.conn.target_credits // (2 * self.charge(chunk))))
 
-    def _send(self, command, body, tree=None, timeout: Timeout = None, payload=None, charge=1,
+    def _send(self, command, body, tree, timeout: Timeout, payload=None, charge=1,
               sign=False):
         [req] = self.conn.send([(command, body, payload, charge)], session=self.session,
                                tree_id=tree.tree_id if tree is not None else 0,
                                deadline=timeout.deadline(), encrypt=self._encrypt(tree), sign=sign)
         return req
 
-    def _call(self, command, body, tree=None, timeout: Timeout = None, payload=None, charge=1,
+    def _call(self, command, body, tree, timeout: Timeout, payload=None, charge=1,
               sign=False):
         req = self._send(command, body, tree, timeout, payload, charge, sign)
         return self.conn.wait(req, timeout.deadline(), self.session)
@@ -252,6 +258,7 @@ class SMB2Engine(Compounds, FileOperations, Engine):
             self._finish_session(session, flags, hdr, req, auth)
             req.release()
             self.session = session
+            self.auth_mechanism = auth.mechanism
             self.conn.sessions[session.session_id] = session
             return True
         raise self.conn.fail(ProtocolError("SESSION_SETUP did not complete in %d legs"

@@ -9,12 +9,18 @@ pipe, CREATE + QUERY_INFO + CLOSE, CREATE + SET_INFO + CLOSE for a rename.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from smb import fscc
 from smb.engine import INFO_FILE, INFO_SECURITY, PIPE_ACCESS, OpenResult, Timeout, Tree, check_pipe_reply
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.mixin import EngineMixin
+
+if TYPE_CHECKING:
+    from smb.errors import OperationFailure
+    from smb.smb2.connection import Connection, Request
+    from smb.smb2.session import Session
 
 DIR_PAGE = 256 * 1024
 PIPE_READ = 65536
@@ -27,7 +33,7 @@ class PartialData(bytes):
     status = C.STATUS_BUFFER_OVERFLOW
 
 
-class FileOperations:
+class FileOperations(EngineMixin):
     """CREATE/CLOSE/READ/WRITE/QUERY/SET/IOCTL over the engine's ``_call`` / ``_compound``."""
 
     # --- opens ----------------------------------------------------------------------------
@@ -155,7 +161,7 @@ class FileOperations:
 
     def query_path_info(self, tree: Tree, path: str, info_type: int, info_class: int,
                         timeout: Timeout, additional_information: int = 0,
-                        output_buffer_length: int = 65536, desired_access: int = None,
+                        output_buffer_length: int = 65536, desired_access: int | None = None,
                         create_options: int = 0) -> bytes:
         """CREATE + QUERY_INFO + CLOSE in one related compound (one round trip)."""
         if desired_access is None:
@@ -199,7 +205,8 @@ class FileOperations:
         that goes async (a transceive) only as the last of a chain (Samba answers
         STATUS_INTERNAL_ERROR otherwise; [MS-SMB2] 3.3.5.2.7 note)."""
         if not messages:
-            return super().open_pipe(tree, name, messages, timeout)
+            # Engine.open_pipe, next in SMB2Engine's MRO (mypy cannot see it from the mixin)
+            return super().open_pipe(tree, name, messages, timeout)  # type: ignore[misc]
         max_out = self._pipe_max_out()
         create = M.create_request(name, desired_access=PIPE_ACCESS, share_access=3,
                                   create_disposition=C.FILE_OPEN)

@@ -33,7 +33,7 @@ assert HEADER.size == HEADER_SIZE and HEADER_NOSIG.size == SIGNATURE_OFFSET
 
 def pack_request_header(buf, offset: int, command: int, credit_charge: int, credit_request: int,
                         flags: int, next_command: int, message_id: int, tree_id: int,
-                        session_id: int, async_id: int = None) -> None:
+                        session_id: int, async_id: int | None = None) -> None:
     """Write a request header (signature zero) into ``buf`` at ``offset``."""
     if async_id is not None:
         flags |= FLAGS_ASYNC_COMMAND
@@ -47,7 +47,7 @@ def pack_request_header(buf, offset: int, command: int, credit_charge: int, cred
 
 def request_header(command: int, *, message_id: int, credit_charge: int = 0,
                    credit_request: int = 1, flags: int = 0, next_command: int = 0,
-                   tree_id: int = 0, session_id: int = 0, async_id: int = None) -> bytearray:
+                   tree_id: int = 0, session_id: int = 0, async_id: int | None = None) -> bytearray:
     """A new 64-byte request header."""
     buf = bytearray(HEADER_SIZE)
     pack_request_header(buf, 0, command, credit_charge, credit_request, flags, next_command,

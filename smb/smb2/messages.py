@@ -137,6 +137,21 @@ class NegotiateResponse:
                  "max_read_size", "max_write_size", "system_time", "server_start_time",
                  "security_buffer", "contexts", "preauth_hash_id", "preauth_salt", "cipher_id",
                  "signing_algorithm_id")
+    security_mode: int
+    dialect: int
+    server_guid: bytes
+    capabilities: int
+    max_transact_size: int
+    max_read_size: int
+    max_write_size: int
+    system_time: int
+    server_start_time: int
+    security_buffer: bytes
+    contexts: list[tuple[int, bytes]]
+    preauth_hash_id: int | None
+    preauth_salt: bytes
+    cipher_id: int | None
+    signing_algorithm_id: int | None
 
     def __repr__(self):
         return "<NegotiateResponse dialect=0x%04X mode=%d caps=0x%X>" % (
@@ -306,6 +321,18 @@ class CreateResponse:
     __slots__ = ("oplock_level", "flags", "create_action", "creation_time", "last_access_time",
                  "last_write_time", "change_time", "allocation_size", "end_of_file",
                  "file_attributes", "file_id", "contexts")
+    oplock_level: int
+    flags: int
+    create_action: int
+    creation_time: int
+    last_access_time: int
+    last_write_time: int
+    change_time: int
+    allocation_size: int
+    end_of_file: int
+    file_attributes: int
+    file_id: bytes
+    contexts: list[tuple[bytes, bytes]]
 
 
 def parse_create_response(msg) -> CreateResponse:

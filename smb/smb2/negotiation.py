@@ -51,7 +51,7 @@ def offered_dialects(config) -> tuple:
     3.1.4.1): they are left out when ``config.signing_algorithms`` excludes that algorithm,
     and 3.1.1 when no algorithm or cipher remains for its negotiate contexts."""
     if not getattr(config, "support_smb2x", True):
-        wanted = (C.DIALECT_2_0_2,)
+        wanted: tuple[int, ...] = (C.DIALECT_2_0_2,)
     else:
         wanted = C.ALL_DIALECTS
     if config.dialects:
@@ -90,13 +90,13 @@ class NegotiateState:
         self.preauth_hash = preauth_hash
 
 
-def build_request(config, offered, client_guid: bytes, salt: bytes = None):
+def build_request(config, offered, client_guid: bytes, salt: bytes | None = None):
     """(body, security_mode, capabilities) of the SMB2 NEGOTIATE request."""
     mode = client_security_mode(config)
     caps = 0
     if max(offered) >= C.DIALECT_3_0:
         caps = C.GLOBAL_CAP_LARGE_MTU | C.GLOBAL_CAP_ENCRYPTION
-    contexts = ()
+    contexts: tuple = ()
     if C.DIALECT_3_1_1 in offered:
         contexts = (M.preauth_integrity_context(salt if salt is not None else os.urandom(32)),
                     M.encryption_context(offered_ciphers(config)),

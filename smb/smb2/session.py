@@ -78,22 +78,22 @@ def preauth_update(prev: bytes, message) -> bytes:
 class Session:
     """One authenticated session ([MS-SMB2] 3.2.1.3)."""
 
-    def __init__(self, dialect: int, preauth_hash: bytes = None):
+    def __init__(self, dialect: int, preauth_hash: bytes | None = None):
         self.dialect = dialect
         self.session_id = 0
-        self.session_key = None
-        self.signer = None
+        self.session_key: bytes | None = None
+        self.signer: HmacSha256Signer | Smb3Signer | None = None
         self.signing_required = False
         #: Session.EncryptData: every message of the session is encrypted ([MS-SMB2] 3.2.4.1.8)
         self.encrypt_data = False
         #: TreeIds whose TreeConnect.EncryptData is TRUE (SMB2_SHAREFLAG_ENCRYPT_DATA)
-        self.encrypted_trees = set()
+        self.encrypted_trees: set[int] = set()
         self.is_guest = False
         self.is_anonymous = False
         self.preauth_hash = preauth_hash
-        self.encryption_key = None
-        self.decryption_key = None
-        self.application_key = None
+        self.encryption_key: bytes | None = None
+        self.decryption_key: bytes | None = None
+        self.application_key: bytes | None = None
         self.nonces = None
 
     def must_encrypt(self, tree_id: int) -> bool:
@@ -104,8 +104,8 @@ class Session:
         if self.preauth_hash is not None:
             self.preauth_hash = preauth_update(self.preauth_hash, message)
 
-    def establish_keys(self, session_key: bytes, signing_algorithm: int = None,
-                       cipher_id: int = None) -> None:
+    def establish_keys(self, session_key: bytes, signing_algorithm: int | None = None,
+                       cipher_id: int | None = None) -> None:
         """Derive the signing (and SMB3 encryption) keys from the GSS session key."""
         self.session_key = bytes(session_key)
         if self.dialect < C.DIALECT_3_0:

@@ -114,9 +114,10 @@ def _cipher(cipher_id: int, key: Buffer, nonce: Buffer, msg_len: int):
         raise ValueError("cipher 0x%04X needs a %d-byte key, got %d" % (cipher_id, size, len(key)))
     if cipher_id in _GCM:
         return AES.new(bytes(key), AES.MODE_GCM, nonce=bytes(nonce[:12]), mac_len=TAG_SIZE)
-    # Declaring both lengths lets CCM process the data without buffering it.
-    return AES.new(bytes(key), AES.MODE_CCM, nonce=bytes(nonce[:11]), mac_len=TAG_SIZE,
-                   msg_len=msg_len, assoc_len=32)
+    # Declaring both lengths lets CCM process the data without buffering it. (pycryptodome
+    # documents msg_len/assoc_len for MODE_CCM; its type stubs omit them)
+    return AES.new(bytes(key), AES.MODE_CCM,  # type: ignore[call-overload]
+                   nonce=bytes(nonce[:11]), mac_len=TAG_SIZE, msg_len=msg_len, assoc_len=32)
 
 
 def encrypt(cipher_id: int, key: Buffer, session_id: int, plaintext: Buffer,

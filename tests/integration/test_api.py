@@ -301,3 +301,23 @@ def test_progress_bars(conn, share, workdir):
     assert out.getvalue() == data
     text = bar_out.getvalue()
     assert "100%" in text and "p.bin" in text
+
+
+class _KeepingSink:
+    """A pysmb-era sink: it keeps the objects ``write`` gives it."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def write(self, data):
+        self.chunks.append(data)
+
+
+def test_a_sink_that_keeps_its_chunks_gets_bytes(conn, share, workdir, disk):
+    """pysmb gave ``write`` bytes: a sink may keep them. Only io objects get views."""
+    data = os.urandom(3 << 20)
+    disk.write(workdir + "/keep.bin", data)
+    sink = _KeepingSink()
+    assert conn.retrieveFile(share, workdir + "/keep.bin", sink)[1] == len(data)
+    assert all(isinstance(c, bytes) for c in sink.chunks)
+    assert b"".join(sink.chunks) == data

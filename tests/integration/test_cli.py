@@ -378,3 +378,33 @@ def test_kerberos_option_says_when_it_is_unavailable(srv, env):
         pytest.skip("this library has Kerberos: tested with a KDC elsewhere")
     r = smbpy("ls", "--kerberos", "%s/%s" % (server_url(srv), srv.share))
     assert r.code == ExitCode.USAGE and "no Kerberos support" in r.err
+
+
+def test_watch_prints_changes_as_they_happen(srv, env, top):
+    """``smbpy watch --json -n 3`` in a process; another connection creates, writes and
+    deletes a file: three JSON lines, then exit 0. ``--for`` ends a quiet watch."""
+    url, rel = top
+    proc = subprocess.Popen([SCRIPT, "watch", "--json", "-n", "3", url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        time.sleep(1.5)  # connected and armed
+        from smb.SMBConnection import SMBConnection
+
+        c = SMBConnection(srv.user, srv.password, "WATCHER", srv.server_name, is_direct_tcp=True)
+        assert c.connect(srv.host, srv.port)
+        c.storeFile(srv.share, rel + "/w1.txt", io.BytesIO(b"one"))
+        c.storeFile(srv.share, rel + "/w2.txt", io.BytesIO(b"two"))
+        c.deleteFiles(srv.share, rel + "/w1.txt")
+        c.close()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert len(events) == 3
+    assert events[0] == {"action": "added", "path": "%s/w1.txt" % rel}
+    assert {e["path"] for e in events} <= {"%s/w1.txt" % rel, "%s/w2.txt" % rel}
+    t0 = time.monotonic()
+    r = run("watch", "--for", "1", url, env=env)
+    assert (r.code, r.out) == (0, b"") and time.monotonic() - t0 < 15

@@ -232,10 +232,10 @@ def _after_logon(msgs, smb1):
 
 
 # --- hand-written hostile servers ------------------------------------------------------------------
-def _connect_only(info, port, smb1, *, direct_tcp=True, timeout=TIMEOUT):
-    """connect() (and one listPath when it succeeds) against ``port``: the outcome."""
-    old = smb_structs.SUPPORT_SMB2
-    smb_structs.SUPPORT_SMB2 = not smb1
+def _connect_only(info, port, *, direct_tcp=True, timeout=TIMEOUT):
+    """connect() (and one listPath when it succeeds) against ``port``: the outcome. The
+    dialect family follows pysmb's global switch, which the calling test sets once, before
+    its threads start (threads flipping a global would race)."""
     out = Hs.Outcome()
     conn = SMBConnection(info.user, info.password, "TESTCLIENT", info.server_name, domain=info.domain,
                          is_direct_tcp=direct_tcp)
@@ -247,7 +247,6 @@ def _connect_only(info, port, smb1, *, direct_tcp=True, timeout=TIMEOUT):
     except BaseException as e:
         out.error = e
     finally:
-        smb_structs.SUPPORT_SMB2 = old
         out.timings["all"] = time.monotonic() - t0
         conn.close()
     return out
@@ -299,10 +298,11 @@ def test_garbage_and_silence(samba, smb1):
     """Garbage right after accept, after the first request, a close, silence, keep-alives."""
     info = samba
     handlers = _garbage_handlers(random.Random(SEED + 3))
+    smb_structs.SUPPORT_SMB2 = not smb1  # restored after the test (tests/conftest.py)
 
     def job(h):
         with FakeServer(h[1], io_timeout=4 * TIMEOUT) as server:
-            return h[0], _connect_only(info, server.port, smb1)
+            return h[0], _connect_only(info, server.port)
     _check_special(run_concurrently([lambda h=h: job(h) for h in handlers], WORKERS, 3 * (TIMEOUT + SLACK)))
 
 
@@ -397,7 +397,7 @@ def test_netbios_session_hostile(samba):
     """Port 139 framing (RFC 1002 4.3): refused, malformed or endless session establishment."""
     def job(h):
         with FakeServer(h[1], io_timeout=4 * TIMEOUT) as server:
-            return h[0], _connect_only(samba, server.port, False, direct_tcp=False)
+            return h[0], _connect_only(samba, server.port, direct_tcp=False)
     _check_special(run_concurrently([lambda h=h: job(h) for h in _netbios_handlers()], WORKERS,
                                     3 * (TIMEOUT + SLACK)))
 
@@ -415,7 +415,7 @@ def test_retarget_loop(samba):
 
     with FakeServer(handler, io_timeout=4 * TIMEOUT, connections=2) as server:
         port.append(server.port)
-        out = _connect_only(samba, server.port, False, direct_tcp=False)
+        out = _connect_only(samba, server.port, direct_tcp=False)
     _check_special([("retarget-loop", out)])
     assert isinstance(out.error, NotConnectedError), out.error
 

@@ -149,9 +149,12 @@ def test_create_write_read_close(s1):
     assert eng.write(tree, o.file_id, 0, payload, deadline()) == len(payload)
     assert eng.read(tree, o.file_id, 6, 4, deadline()) == b"smb1"
     assert eng.read(tree, o.file_id, len(payload), 10, deadline()) == b""
-    eng.close_file(tree, o.file_id, deadline())
+    eng.flush(tree, o.file_id, deadline())  # SMB_COM_FLUSH: the data is on the server's disk
     with open(os.path.join(info.share_path, name), "rb") as f:
         assert f.read() == payload
+    eng.close_file(tree, o.file_id, deadline())
+    with pytest.raises(OperationFailure):  # the FID is gone
+        eng.flush(tree, o.file_id, deadline())
 
 
 def test_large_offset_write(s1):

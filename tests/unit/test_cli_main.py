@@ -23,7 +23,7 @@ COMMAND_NAMES = [c[0] for c in cli_main.COMMANDS]
 
 def test_command_set():
     assert COMMAND_NAMES == ["shares", "ls", "stat", "cat", "get", "put", "rm", "mkdir", "rmdir",
-                             "mv", "cp"]
+                             "mv", "watch", "cp"]
 
 
 @pytest.mark.parametrize("name", COMMAND_NAMES)

@@ -160,14 +160,13 @@ def test_directory_malformed():
         fscc.parse_both_directory_information(bytes(bad))
 
 
-def test_directory_parsing_is_fast():
+def test_directory_parsing_of_a_large_page():
+    """6,000 entries in one buffer (its speed is measured in benchmarks/, not here)."""
     one = both_entry("some_reasonably_long_file_name_0000.dat", short="SOME_R~1.DAT", next_offset="auto")
     buf = one * 5999 + both_entry("last.dat")
-    t = time.perf_counter()
     entries = fscc.parse_both_directory_information(buf)
-    elapsed = time.perf_counter() - t
     assert len(entries) == 6000 and entries[-1].file_name == "last.dat"
-    assert elapsed < 0.5
+    assert entries[0].short_name == "SOME_R~1.DAT" and entries[0] == entries[5998]
 
 
 def test_basic_standard_internal_ea_network_open():

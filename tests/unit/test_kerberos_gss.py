@@ -133,6 +133,18 @@ def test_cfx_mic_tokens():
     assert acc.subkey.checksum(gss.KG_USAGE_INITIATOR_SIGN, msg + header) == mine[16:]
 
 
+def test_mic_flagging_an_acceptor_subkey_the_server_never_sent_is_refused():
+    cred = make_cred()
+    ctx = gss.InitiatorContext(cred)
+    acc = Acceptor(cred, subkey=False)
+    ctx.step(acc.accept(ctx.initial_token()))
+    assert ctx.acceptor_subkey is None
+    # SentByAcceptor | AcceptorSubkey (RFC 4121 4.2.2) with no subkey in the AP-REP
+    header = gss.TOK_MIC_CFX + bytes([0x05]) + b"\xff" * 5 + struct.pack(">Q", acc.seq)
+    with pytest.raises(ProtocolError, match="acceptor subkey"):
+        ctx.verify_mic(b"message", header + bytes(12))
+
+
 # --- SPNEGO -------------------------------------------------------------------------------------
 
 def spnego_reply(state, token=None, mic=None, mech=gss.KRB5_OID):
