@@ -8,6 +8,13 @@ entries (ms), and connect + listShares + close (ms); over SMB2/3 (default dialec
 from PyPI) and never imported here; the same client script (runner.py) drives both libraries.
 smbclient timings include its process start-up (measured separately and printed).
 Memory: the peak RSS of our client process during the transfers is printed too.
+
+Issue 12 rows (``--issue12``; ``--only-issue12`` for these alone): 1,000 x 16 KiB files
+retrieved and stored one by one on one connection (files/s; smbclient: mget / mput),
+connect + listPath('/') + close (ms), and a 128 MiB get/put on an encryption-required and on
+a signing-required server (MB/s; pysmb cannot connect to the first). ``--ours-root DIR``
+runs "ours" from another checkout (e.g. an export of the branch before a change).
+``--pysmb-python`` picks pysmb's interpreter (default: /work/pysmb-venv when present).
 """
 
 import argparse
@@ -24,9 +31,13 @@ sys.path.insert(0, ROOT)
 from tests.sambaserver import SambaServer  # noqa: E402
 
 PYSMB_VENV = os.path.join(HERE, ".venv-pysmb")
+SHARED_PYSMB = "/work/pysmb-venv/bin/python"
+OURS_ROOT = ROOT
 
 
 def pysmb_python():
+    if os.path.exists(SHARED_PYSMB):
+        return SHARED_PYSMB
     py = os.path.join(PYSMB_VENV, "bin", "python")
     if not os.path.exists(py):
         subprocess.run([sys.executable, "-m", "venv", PYSMB_VENV], check=True)
@@ -38,7 +49,7 @@ def run_client(python, isolated, info, smb1, tasks):
     args = [python] + (["-I"] if isolated else []) + [
         os.path.join(HERE, "runner.py"), info.host, str(info.port), info.user, info.password,
         info.share, info.server_name, "1", "1" if smb1 else "0"] + tasks
-    env = dict(os.environ, PYTHONPATH=ROOT)  # ours from this checkout; pysmb runs with -I
+    env = dict(os.environ, PYTHONPATH=OURS_ROOT)  # ours from this checkout; pysmb runs with -I
     r = subprocess.run(args, capture_output=True, text=True, cwd="/tmp", env=env)
     if r.returncode != 0:
         raise RuntimeError("client failed: %s" % r.stderr[-2000:])
@@ -46,7 +57,7 @@ def run_client(python, isolated, info, smb1, tasks):
     return out, out.pop("maxrss_kib", 0)
 
 
-def smbclient(info, smb1, command, service=None):
+def smbclient(info, smb1, command, service=None, cwd=None):
     args = ["smbclient", "-p", str(info.port), "-U", "%s%%%s" % (info.user, info.password)]
     if smb1:
         args += ["-m", "NT1", "--option=client min protocol=NT1"]
@@ -55,7 +66,7 @@ def smbclient(info, smb1, command, service=None):
     else:
         args += ["//%s/%s" % (info.host, service), "-c", command]
     t = time.perf_counter()
-    r = subprocess.run(args, capture_output=True, text=True)
+    r = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
     dt = time.perf_counter() - t
     if r.returncode != 0:
         raise RuntimeError("smbclient failed: %s %s" % (r.stdout[-500:], r.stderr[-500:]))
@@ -74,9 +85,23 @@ def main():
     ap.add_argument("--cycles", type=int, default=20)
     ap.add_argument("--no-smb1", action="store_true")
     ap.add_argument("--no-pysmb", action="store_true")
+    ap.add_argument("--issue12", action="store_true")
+    ap.add_argument("--only-issue12", action="store_true")
+    ap.add_argument("--small-files", type=int, default=1000)
+    ap.add_argument("--secure-mib", type=int, default=128)
+    ap.add_argument("--ours-root", default=ROOT)
+    ap.add_argument("--pysmb-python", default=None)
     args = ap.parse_args()
+    global OURS_ROOT
+    OURS_ROOT = os.path.abspath(args.ours_root)
+    if args.pysmb_python:
+        global SHARED_PYSMB
+        SHARED_PYSMB = args.pysmb_python
     size = args.size_mib << 20
     pysmb = None if args.no_pysmb else pysmb_python()
+    if args.only_issue12:
+        print_rows(issue12_rows(args, pysmb))
+        return
     srv = SambaServer("default")
     info = srv.start()
     try:
@@ -138,21 +163,110 @@ def main():
             print("%s peak RSS: ours %d MiB, pysmb %s MiB" % (
                 mode, results["ours_rss"] // 1024,
                 results.get("pysmb_rss", 0) // 1024 if pysmb else "-"), flush=True)
-        fmt = "%-7s %-28s %-5s %10s %10s %10s %12s %14s"
-        print(fmt % ("mode", "benchmark", "unit", "ours", "pysmb", "smbclient", "ours/pysmb", "ours/smbclient"))
-        for mode, name, unit, ours, other, sclient in rows:
-            f = lambda v: "%.1f" % v if v is not None else "-"  # noqa
-            if unit == "MB/s":
-                r1 = ours / other if ours and other else None
-                r2 = ours / sclient if ours and sclient else None
-            else:  # lower is better: speed-up factor
-                r1 = other / ours if ours and other else None
-                r2 = sclient / ours if ours and sclient else None
-            print(fmt % (mode, name, unit, f(ours), f(other), f(sclient),
-                         ("%.2fx" % r1) if r1 else "-", ("%.2fx" % r2) if r2 else "-"))
-        print("(ratios: >1 means ours is faster)")
     finally:
         srv.stop()
+    if args.issue12:
+        rows += issue12_rows(args, pysmb)
+    print_rows(rows)
+
+
+def print_rows(rows):
+    fmt = "%-9s %-34s %-7s %10s %10s %10s %12s %14s"
+    print(fmt % ("mode", "benchmark", "unit", "ours", "pysmb", "smbclient", "ours/pysmb", "ours/smbclient"))
+    for mode, name, unit, ours, other, sclient in rows:
+        f = lambda v: "%.1f" % v if v is not None else "-"  # noqa
+        if unit in ("MB/s", "files/s"):
+            r1 = ours / other if ours and other else None
+            r2 = ours / sclient if ours and sclient else None
+        else:  # lower is better: speed-up factor
+            r1 = other / ours if ours and other else None
+            r2 = sclient / ours if ours and sclient else None
+        print(fmt % (mode, name, unit, f(ours), f(other), f(sclient),
+                     ("%.2fx" % r1) if r1 else "-", ("%.2fx" % r2) if r2 else "-"))
+    print("(ratios: >1 means ours is faster)", flush=True)
+
+
+def _clients(pysmb):
+    return [("ours", sys.executable, False)] + ([("pysmb", pysmb, True)] if pysmb else [])
+
+
+def _best_runs(py, iso, info, tasks, repeat):
+    """Best time per task over ``repeat`` runs; None when the client cannot do it."""
+    best_r = {}
+    for _ in range(repeat):
+        try:
+            r, _rss = run_client(py, iso, info, False, tasks)
+        except RuntimeError:
+            return {}
+        for k, v in r.items():
+            best_r[k] = min(best_r.get(k, v), v)
+    return {k: v[0] for k, v in best_r.items()}
+
+
+def _tree(base, name, n, size):
+    path = os.path.join(base, name)
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o777)
+    for i in range(n):
+        with open(os.path.join(path, "f%04d.bin" % i), "wb") as f:
+            f.write(os.urandom(size))
+    return path
+
+
+def issue12_rows(args, pysmb):
+    """Small files, connection set-up, encrypted and signed transfers (issue 12)."""
+    rows = []
+    n, small = args.small_files, 16 * 1024
+    srv = SambaServer("default")
+    info = srv.start()
+    try:
+        _tree(info.share_path, "small", n, small)
+        _tree(info.share_path, "smallup", 0, 0)
+        local = _tree(srv.base, "local-small", n, small)
+        sink = _tree(srv.base, "local-sink", 0, 0)
+        tasks = ["mget:small:%d" % n, "mput:smallup:%d:%d" % (n, small), "cyclelist:%d" % args.cycles]
+        res = {label: _best_runs(py, iso, info, tasks, args.repeat) for label, py, iso in _clients(pysmb)}
+        sc_get = best(lambda: smbclient(info, False, "prompt off; cd small; lcd %s; mget *" % sink,
+                                        info.share), args.repeat)
+        sc_put = best(lambda: smbclient(info, False, "prompt off; cd smallup; mput *", info.share,
+                                        cwd=local), args.repeat)
+        sc_ls = best(lambda: smbclient(info, False, "ls", info.share), args.repeat)
+        fps = lambda s: n / s if s else None  # noqa
+        ms = lambda s: s * 1000 if s else None  # noqa
+        g = lambda label, key: res.get(label, {}).get(key)  # noqa
+        rows.append(("SMB3.1.1", "%d x 16 KiB retrieveFile" % n, "files/s", fps(g("ours", tasks[0])),
+                     fps(g("pysmb", tasks[0])), fps(sc_get)))
+        rows.append(("SMB3.1.1", "%d x 16 KiB storeFile" % n, "files/s", fps(g("ours", tasks[1])),
+                     fps(g("pysmb", tasks[1])), fps(sc_put)))
+        rows.append(("SMB3.1.1", "connect+listPath('/')+close", "ms", ms(g("ours", tasks[2])),
+                     ms(g("pysmb", tasks[2])), ms(sc_ls)))
+    finally:
+        srv.stop()
+    size = args.secure_mib << 20
+    for variant, label in (("encrypt", "encrypted"), ("signing", "signed")):
+        srv = SambaServer(variant)
+        info = srv.start()
+        try:
+            with open(os.path.join(info.share_path, "sec.bin"), "wb") as f:
+                block = os.urandom(1 << 20)
+                for _ in range(args.secure_mib):
+                    f.write(block)
+            local_big = os.path.join(srv.base, "local-sec.bin")
+            os.link(os.path.join(info.share_path, "sec.bin"), local_big)
+            tasks = ["get:sec.bin", "put:secup.bin:%d" % size]
+            res = {lbl: _best_runs(py, iso, info, tasks, args.repeat) for lbl, py, iso in _clients(pysmb)}
+            sc_get = best(lambda: smbclient(info, False, "get sec.bin /dev/null", info.share), args.repeat)
+            sc_put = best(lambda: smbclient(info, False, "put %s secup2.bin" % local_big, info.share),
+                          args.repeat)
+            mbs = lambda s: size / 1e6 / s if s else None  # noqa
+            g = lambda lbl, key: res.get(lbl, {}).get(key)  # noqa
+            rows.append(("SMB3.1.1", "%d MiB get, %s" % (args.secure_mib, label), "MB/s",
+                         mbs(g("ours", tasks[0])), mbs(g("pysmb", tasks[0])), mbs(sc_get)))
+            rows.append(("SMB3.1.1", "%d MiB put, %s" % (args.secure_mib, label), "MB/s",
+                         mbs(g("ours", tasks[1])), mbs(g("pysmb", tasks[1])), mbs(sc_put)))
+        finally:
+            srv.stop()
+    return rows
 
 
 if __name__ == "__main__":

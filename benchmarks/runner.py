@@ -3,9 +3,13 @@
 
 Tasks: ``get:PATH`` (retrieveFile to a discarding sink), ``put:PATH:SIZE`` (storeFile of SIZE
 bytes from a generated stream), ``list:PATH`` (listPath), ``cycle:N`` (N x connect, listShares,
-close), ``cycle202:N`` (the same with SMB2 limited to 2.0.2). Each result is seconds (best of the repeats done by the caller).
+close), ``cycle202:N`` (the same with SMB2 limited to 2.0.2), ``cyclelist:N`` (N x connect,
+listPath('/'), close), ``mget:DIR:N`` (retrieveFile of DIR/f0000.bin .. N files, one
+connection), ``mput:DIR:N:SIZE`` (storeFile of N files of SIZE bytes into DIR). Each result
+is seconds (best of the repeats done by the caller).
 """
 
+import io
 import json
 import resource
 import sys
@@ -65,6 +69,25 @@ def main(argv):
         elif kind == "list":
             n = len(conn.listPath(share, arg, timeout=600))
             out[task] = [time.perf_counter() - t, n]
+        elif kind == "mget":
+            folder, n = arg.rsplit(":", 1)
+            for i in range(int(n)):
+                conn.retrieveFile(share, "%s/f%04d.bin" % (folder, i), Sink(), timeout=600)
+            out[task] = [time.perf_counter() - t, int(n)]
+        elif kind == "mput":
+            folder, n, size = arg.rsplit(":", 2)
+            data = bytes(range(256)) * (int(size) // 256) + bytes(int(size) % 256)
+            t = time.perf_counter()
+            for i in range(int(n)):
+                conn.storeFile(share, "%s/u%04d.bin" % (folder, i), io.BytesIO(data), timeout=600)
+            out[task] = [time.perf_counter() - t, int(n)]
+        elif kind == "cyclelist":
+            t = time.perf_counter()
+            for _ in range(int(arg)):
+                c = connect()
+                c.listPath(share, "/")
+                c.close()
+            out[task] = [(time.perf_counter() - t) / int(arg), int(arg)]
         elif kind in ("cycle", "cycle202"):
             # cycle202: the same with SMB2 limited to 2.0.2 (SUPPORT_SMB2x = False, in both
             # libraries), so that both sides speak the same dialect

@@ -18,20 +18,18 @@ from typing import (TYPE_CHECKING, Any, AnyStr, Callable, Dict, List, Optional, 
 
 import nmb.transport
 from nmb.nmb_constants import TYPE_SERVER
-from smb import fscc, smb_structs
+from smb import fscc, smb_structs, wholefile
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
 from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Timeout, Tree
 from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature  # noqa: F401 (pysmb exports it here)
 from smb.ntstatus import STATUS_FILE_IS_A_DIRECTORY, STATUS_NO_SUCH_FILE
 from smb.operations import (
     ListingNames,
-    Progress,
     entry_to_shared_file,
     has_wildcard,
     join,
     matches_search,
     normalize_path,
-    sink_for,
     split_parent,
 )
 from smb.smb_constants import *  # noqa: F401,F403  (pysmb's SMBConnection module exports them)
@@ -457,14 +455,14 @@ class SMBConnection:
         npath = normalize_path(path)
         with self._failure("get attributes of", service_name, path):
             tree = self._tree(service_name, wait)
-            with self._open(tree, npath, wait, desired_access=_ATTR_ACCESS,
-                            share_access=_SHARE_ALL) as o:
-                to_epoch = fscc.filetime_to_epoch
-                name = split_parent(npath)[1]
-                # pysmb puts the name in short_name too
-                return SharedFile(to_epoch(o.creation_time), to_epoch(o.last_access_time),
-                                  to_epoch(o.last_write_time), to_epoch(o.change_time),
-                                  o.end_of_file, o.allocation_size, o.file_attributes, name, name)
+            o = self._need_engine().open_close(tree, npath, timeout=wait, desired_access=_ATTR_ACCESS,
+                                               share_access=_SHARE_ALL)
+            to_epoch = fscc.filetime_to_epoch
+            name = split_parent(npath)[1]
+            # pysmb puts the name in short_name too
+            return SharedFile(to_epoch(o.creation_time), to_epoch(o.last_access_time),
+                              to_epoch(o.last_write_time), to_epoch(o.change_time),
+                              o.end_of_file, o.allocation_size, o.file_attributes, name, name)
 
     def getSecurity(self, service_name: str, path: str,
                     timeout: Optional[float] = 30) -> SecurityDescriptor:
@@ -548,24 +546,8 @@ class SMBConnection:
         engine = self._need_engine()
         with self._failure("retrieve", service_name, path):
             tree = self._tree(service_name, wait)
-            with self._open(tree, npath, wait, desired_access=_READ_ACCESS,
-                            share_access=fscc.FILE_SHARE_READ | fscc.FILE_SHARE_WRITE,
-                            create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
-                if max_length == 0:
-                    return o.file_attributes, 0
-                # reads stop at the size the open reported, as in pysmb: a server cannot push
-                # more into file_obj than the file held when it was opened
-                remaining = max(0, o.end_of_file - offset)
-                total = remaining if max_length < 0 else min(remaining, max_length)
-                if total == 0:
-                    return o.file_attributes, 0
-                progress = Progress(show_progress, total, split_parent(npath)[1], tqdm_kwargs)
-                try:
-                    n = engine.read_to(tree, o.file_id, offset, total, sink_for(file_obj),
-                                       wait, progress.callback)
-                finally:
-                    progress.close()
-                return o.file_attributes, n
+            return wholefile.retrieve(self, engine, tree, npath, file_obj, offset, max_length, wait,
+                                      show_progress, tqdm_kwargs)
 
     def storeFile(self, service_name: str, path: str, file_obj: _Readable,
                   timeout: Optional[float] = 30, show_progress: bool = False,
@@ -593,19 +575,10 @@ class SMBConnection:
         wait = Timeout(timeout)
         npath = normalize_path(path)
         engine = self._need_engine()
-        disposition = fscc.FILE_OVERWRITE_IF if truncate else fscc.FILE_OPEN_IF
         with self._failure("store", service_name, path):
             tree = self._tree(service_name, wait)
-            with self._open(tree, npath, wait, desired_access=_WRITE_ACCESS,
-                            share_access=fscc.FILE_SHARE_READ, create_disposition=disposition,
-                            create_options=fscc.FILE_NON_DIRECTORY_FILE) as o:
-                progress = Progress(show_progress, None, split_parent(npath)[1], tqdm_kwargs)
-                try:
-                    n = engine.write_from(tree, o.file_id, offset, file_obj.read, wait,
-                                          progress.callback)
-                finally:
-                    progress.close()
-        return offset + n
+            return wholefile.store(self, engine, tree, npath, file_obj, offset, truncate, wait,
+                                   show_progress, tqdm_kwargs)
 
     def openFile(self, service_name, path, mode="rb", buffering=-1, encoding=None, errors=None,
                  newline=None, share_access=None, timeout=30):
@@ -631,10 +604,9 @@ class SMBConnection:
         npath = normalize_path(path)
         with self._failure("create directory", service_name, path):
             tree = self._tree(service_name, wait)
-            with self._open(tree, npath, wait, desired_access=_ATTR_ACCESS,
-                            share_access=_SHARE_ALL, create_disposition=fscc.FILE_CREATE,
-                            create_options=fscc.FILE_DIRECTORY_FILE):
-                pass
+            self._need_engine().open_close(tree, npath, timeout=wait, desired_access=_ATTR_ACCESS,
+                                           share_access=_SHARE_ALL, create_disposition=fscc.FILE_CREATE,
+                                           create_options=fscc.FILE_DIRECTORY_FILE)
 
     def deleteDirectory(self, service_name: str, path: str, timeout: Optional[float] = 30) -> None:
         """Delete the empty folder ``path``."""
@@ -731,6 +703,11 @@ class SMBConnection:
             self._delete_tree(tree, path, wait)
 
     def _delete(self, tree, path, is_directory, wait):
+        if not is_directory and self._engine.compounds:  # one round trip (issue 12)
+            self._engine.open_close(tree, path, timeout=wait, desired_access=fscc.DELETE | fscc.SYNCHRONIZE,
+                                    share_access=_SHARE_ALL, create_options=fscc.FILE_NON_DIRECTORY_FILE
+                                    | fscc.FILE_DELETE_ON_CLOSE)
+            return
         options = fscc.FILE_DIRECTORY_FILE if is_directory else fscc.FILE_NON_DIRECTORY_FILE
         with self._open(tree, path, wait, desired_access=fscc.DELETE | fscc.SYNCHRONIZE,
                         share_access=_SHARE_ALL, create_options=options) as o:

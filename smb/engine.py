@@ -215,6 +215,7 @@ class Engine(abc.ABC):
                   "flush",
                   "lock", "unlock",  # byte-range locks (issue 13.2: smb.smb2.locks, smb.smb1.locks)
                   "set_security", "notify_changes", "request_resume_key", "copy_chunks",  # issue 13.3-5
+                  "open_close", "open_read_close", "open_write_close",  # issue 12: one-trip file ops
                   )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).
@@ -320,6 +321,42 @@ class Engine(abc.ABC):
             pass
         except (NotConnectedError, ProtocolError, SMBTimeout) as e:
             self.abort(e)
+
+    # --- whole-file operations of one open (issue 12): one round trip each where the
+    # dialect chains requests (SMB2 related compounds, smb.smb2.compounds); these
+    # defaults take one round trip per request. ``compounds`` tells the facade which.
+    compounds: bool = False
+
+    def open_close(self, tree: Tree, path: str, *, timeout: Timeout, **create_args) -> OpenResult:
+        """Open ``path`` (``create_args`` as :meth:`create`) and close it at once: its
+        attributes, a creation, or a delete (FILE_DELETE_ON_CLOSE)."""
+        opened = self.create(tree, path, timeout=timeout, **create_args)
+        self.close_file(tree, opened.file_id, timeout)
+        return opened
+
+    def open_read_close(self, tree: Tree, path: str, offset: int, length: int, *,
+                        timeout: Timeout, **create_args):
+        """Open, one READ of at most ``length`` bytes at ``offset``, close:
+        ``(OpenResult, data)`` (data b'' at end of file; the handle is closed either way)."""
+        return self._open_do_close(tree, path, timeout, create_args,
+                                   lambda fid: self.read(tree, fid, offset, length, timeout))
+
+    def open_write_close(self, tree: Tree, path: str, offset: int, data, *,
+                         timeout: Timeout, **create_args):
+        """Open, one WRITE of ``data`` (at most ``max_write_size`` bytes; none when empty)
+        at ``offset``, close: ``(OpenResult, bytes written)``."""
+        return self._open_do_close(tree, path, timeout, create_args,
+                                   lambda fid: self.write(tree, fid, offset, data, timeout) if len(data) else 0)
+
+    def _open_do_close(self, tree, path, timeout, create_args, action):
+        opened = self.create(tree, path, timeout=timeout, **create_args)
+        try:
+            result = action(opened.file_id)
+        except BaseException:
+            self.close_after_failure(tree, opened.file_id, timeout)
+            raise
+        self.close_file(tree, opened.file_id, timeout)
+        return opened, result
 
     @abc.abstractmethod
     def read(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout) -> bytes:

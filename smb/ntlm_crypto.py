@@ -17,6 +17,7 @@ sequence numbers of one direction pair. All cryptography comes from pycryptodome
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import struct
 import zlib
@@ -54,11 +55,29 @@ def md4(data: bytes) -> bytes:
     return MD4.new(data).digest()
 
 
+def _stdlib_md5() -> bool:
+    """hashlib's MD5 (OpenSSL, one C call) when the platform allows it (FIPS builds may not)."""
+    try:
+        hmac.digest(b"k", b"m", "md5")
+        return True
+    except (ValueError, TypeError):  # disabled digest
+        return False
+
+
+_STDLIB_MD5 = _stdlib_md5()
+
+
 def md5(data: bytes) -> bytes:
+    if _STDLIB_MD5:
+        return hashlib.md5(data).digest()
     return MD5.new(data).digest()
 
 
 def hmac_md5(key: bytes, data: bytes) -> bytes:
+    # stdlib's one-shot HMAC is a single OpenSSL call, ~10x cheaper per call than
+    # pycryptodome's pure-Python HMAC wrapper (7 calls per NTLM session set-up)
+    if _STDLIB_MD5:
+        return hmac.digest(key, data, "md5")
     return HMAC.new(key, data, digestmod=MD5).digest()
 
 

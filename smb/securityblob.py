@@ -188,6 +188,11 @@ def _decode_resp(data, what: str):
 
 def encode_mech_type_list(mechs: List[str]) -> bytes:
     """DER of the MechTypeList: what the mechListMIC covers (RFC 4178 5)."""
+    return _encode_mech_type_list(tuple(mechs))
+
+
+@functools.lru_cache(maxsize=32)
+def _encode_mech_type_list(mechs) -> bytes:
     value = MechTypeList()
     for i, oid in enumerate(mechs):
         value.setComponentByPosition(i, univ.ObjectIdentifier(oid))
@@ -197,6 +202,23 @@ def encode_mech_type_list(mechs: List[str]) -> bytes:
 def encode_neg_token_init(mech_types: List[str], mech_token: Optional[bytes] = None,
                           mech_list_mic: Optional[bytes] = None) -> bytes:
     """InitialContextToken(SPNEGO, negTokenInit) in DER."""
+    token = None if mech_token is None else bytes(mech_token)
+    args = (tuple(mech_types), token, None if mech_list_mic is None else bytes(mech_list_mic))
+    if mech_list_mic is None and (token is None or token.startswith(b"NTLMSSP\0\x01\0\0\0")):
+        # a client sends the same first token (the same NTLM NEGOTIATE, which holds no
+        # secret) on every connection: encode it (pyasn1, ~0.25 ms) once
+        return _cached_neg_token_init(*args)
+    return _encode_neg_token_init(*args)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_neg_token_init(mech_types, mech_token, mech_list_mic) -> bytes:
+    return _encode_neg_token_init(mech_types, mech_token, mech_list_mic)
+
+
+
+
+def _encode_neg_token_init(mech_types, mech_token, mech_list_mic) -> bytes:
     init = NegTokenInit().subtype(explicitTag=_ctx(0))
     mechs = init.setComponentByName("mechTypes").getComponentByName("mechTypes")
     for i, oid in enumerate(mech_types):

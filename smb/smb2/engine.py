@@ -25,6 +25,7 @@ from smb.errors import OperationFailure, ProtocolError, SMBTimeout, UnsupportedF
 from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
+from smb.smb2.compounds import Compounds
 from smb.smb2.connection import Connection, verify_signature
 from smb.smb2.copychunk import ServerSideCopy
 from smb.smb2.fileops import FileOperations
@@ -52,7 +53,7 @@ _CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
-class SMB2Engine(FileOperations, LockOperations, ServerSideCopy, ChangeNotify, SetSecurity, Engine):
+class SMB2Engine(Compounds, FileOperations, LockOperations, ServerSideCopy, ChangeNotify, SetSecurity, Engine):
     conn: Connection
     is_smb2 = True
 

@@ -118,6 +118,12 @@ def test_sixteen_threads_one_connection(samba_factory, variant, smb1):
     assert _fds() <= fds_before  # (threads of earlier tests may end meanwhile: only ours count)
 
 
+def _chain_has_read(p):
+    """A compound whose second message is a READ (the one-round-trip small-file read)."""
+    nxt = int.from_bytes(p[20:24], "little")
+    return 0 < nxt <= len(p) - 64 and p[nxt + 12] == 8
+
+
 def test_one_thread_times_out_while_the_others_work(samba):
     """The READ answers of one file are held back 3 s: that thread's retrieveFile(timeout=1)
     raises SMBTimeout, the eight others complete their work, and the connection goes on."""
@@ -135,18 +141,21 @@ def test_one_thread_times_out_while_the_others_work(samba):
         st = proxy.state
         if p[:4] == b"\xfeSMB" and p[12] == 5 and name in p:
             st.setdefault("create_mids", set()).add(p[24:32])
+            if _chain_has_read(p):
+                st.setdefault("read_mids", set()).add(p[24:32])
         elif p[:4] == b"\xfeSMB" and p[12] == 8 and p[64 + 16:64 + 32] == st.get("fid"):
             st.setdefault("read_mids", set()).add(p[24:32])
         return p
 
     def on_response(proxy, p):  # learn the FileId; hold back the answers to its READs
         st = proxy.state
+        if p[:4] == b"\xfeSMB" and p[24:32] in st.get("read_mids", ()) and (
+                p[12] == 8 or _chain_has_read(p)):  # a READ, or CREATE + READ + CLOSE
+            proxy.to_client(p, delay=3.0)
+            return None
         if p[:4] == b"\xfeSMB" and p[12] == 5 and p[24:32] in st.get("create_mids", ()) \
                 and p[8:12] == bytes(4):
             st["fid"] = p[64 + 64:64 + 80]
-        elif p[:4] == b"\xfeSMB" and p[12] == 8 and p[24:32] in st.get("read_mids", ()):
-            proxy.to_client(p, delay=3.0)
-            return None
         return p
 
     with MitmProxy((samba.host, samba.port), on_request=on_request, on_response=on_response) as proxy:

@@ -31,6 +31,7 @@ from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTi
 from smb.SMBConnection import SMBConnection
 from tests import hostile as Hs
 from smb.engine import CLOSE_AFTER_FAILURE_TIMEOUT
+from smb.smb2.header import split_compound
 from tests.hostile import FakeServer, frame
 from tests.hostile_mutations import (STATUS_PENDING, _get, _is_read, _put, build_cases, lie_cases,
                                      run_concurrently, send)
@@ -461,31 +462,63 @@ def test_transport_deadline_under_a_flood():
 
 @pytest.mark.parametrize("smb1", ENGINES)
 def test_reads_stop_at_the_size_known_at_open(samba_factory, smb1):
-    """retrieveFile asks for exactly the bytes the open reported (as pysmb does): no READ
-    reaches past that size, so a server cannot append data beyond it, and a READ answered
-    with more than was asked for is malformed."""
+    """retrieveFile delivers at most the bytes the open reported (as pysmb does): a server
+    cannot append data beyond that size, and a READ answered with more than was asked for
+    is malformed. SMB1 asks for exactly those bytes; SMB2 reads a small file with one
+    CREATE + READ + CLOSE compound (issue 12), whose READ asks for one chunk before the size
+    is known: what the server sends past the size is dropped."""
     info, script, baseline = _recording(samba_factory, "default", smb1)
-    if smb1:
-        reads = [p for p in script.client_messages if p[4] == 0x2E]
-        # READ_ANDX words ([MS-CIFS] 2.2.4.42.1): Offset at 6, MaxCountOfBytesToReturn at 10,
-        # MaxCountHigh at 14, OffsetHigh at 20
-        ranges = [(_get(p, 33 + 6, "<I") | (_get(p, 33 + 20, "<I") << 32),
-                   _get(p, 33 + 10, "<H") | ((_get(p, 33 + 14, "<I") & 0xFFFF) << 16)) for p in reads]
-    else:
-        reads = [p for p in script.client_messages if _get(p, 12, "<H") == 8]
-        ranges = [(_get(p, 64 + 8, "<Q"), _get(p, 64 + 4, "<I")) for p in reads]
+    if not smb1:
+        return _compound_read_stops_at_size(info, script, baseline)
+    reads = [p for p in script.client_messages if p[4] == 0x2E]
+    # READ_ANDX words ([MS-CIFS] 2.2.4.42.1): Offset at 6, MaxCountOfBytesToReturn at 10,
+    # MaxCountHigh at 14, OffsetHigh at 20
+    ranges = [(_get(p, 33 + 6, "<I") | (_get(p, 33 + 20, "<I") << 32),
+               _get(p, 33 + 10, "<H") | ((_get(p, 33 + 14, "<I") & 0xFFFF) << 16)) for p in reads]
     assert ranges and sorted(ranges)[0][0] == 0
     assert max(off + n for off, n in ranges) == Hs.FILE_SIZE
     assert sum(n for _off, n in ranges) == Hs.FILE_SIZE
     msgs = script.server_messages
-    read_cmd = (lambda p: p[4] == 0x2E) if smb1 else (lambda p: _get(p, 12, "<H") == 8)
-    first = next(k for k, p in enumerate(msgs) if read_cmd(p))
+    first = next(k for k, p in enumerate(msgs) if p[4] == 0x2E)
     cases = [("msg%d/read-longer-than-asked" % first, first,
               send(lambda p: _lengthen_read(p, smb1)))]
     outcomes = run_cases(info, script, baseline, cases, smb1=smb1, signed=False)
     for name, out in outcomes.items():
         assert "retrieveFile" not in out.results, name
         assert isinstance(out.error, (ProtocolError, NotConnectedError)), (name, out.error)
+
+
+def _chain_commands(p):
+    return [_get(p, off + 12, "<H") for off, _end in split_compound(p)]
+
+
+def _compound_read_stops_at_size(info, script, baseline):
+    [req] = [p for p in script.client_messages if _chain_commands(p) == [5, 8, 5 + 1]]
+    read_off = list(split_compound(req))[1][0]
+    asked = _get(req, read_off + 64 + 4, "<I")
+    assert _get(req, read_off + 64 + 8, "<Q") == 0 and asked > Hs.FILE_SIZE
+    msgs = script.server_messages
+    k = next(i for i, p in enumerate(msgs) if _chain_commands(p) == [5, 8, 6])
+    cases = [("msg%d/read-past-the-size" % k, k, send(lambda p: _grow_chained_read(p, 100))),
+             ("msg%d/read-longer-than-asked" % k, k, send(lambda p: _grow_chained_read(p, asked)))]
+    outcomes = run_cases(info, script, baseline, cases, smb1=False, signed=False)
+    past, longer = outcomes[cases[0][0]], outcomes[cases[1][0]]
+    assert past.error is None and past.results["retrieveFile"] == Hs.file_content()
+    assert "retrieveFile" not in longer.results
+    assert isinstance(longer.error, (ProtocolError, NotConnectedError)), longer.error
+
+
+def _grow_chained_read(p, extra):
+    """The READ response of a CREATE + READ + CLOSE chain carrying ``extra`` more bytes."""
+    parts = [bytearray(p[o:e]) for o, e in split_compound(p)]
+    read = parts[1]
+    length = _get(read, 64 + 4, "<I")
+    read = bytearray(read[:80 + length]) + bytes(extra)
+    struct.pack_into("<I", read, 64 + 4, length + extra)
+    read += bytes((8 - len(read) % 8) % 8)
+    struct.pack_into("<I", read, 20, len(read))
+    parts[1] = read
+    return b"".join(bytes(x) for x in parts)
 
 
 def _lengthen_read(p, smb1):
