@@ -163,7 +163,10 @@ def build_cases(script, smb1: bool, seed: int, flips: int = 3, lies: int = 3, bu
 
 
 def _is_read(p):
-    return p[:4] == b"\xffSMB" and p[4] == 0x2E or p[:4] == b"\xfeSMB" and _get(p, 12, "<H") == 8
+    """A READ response, or a CREATE + READ + CLOSE chain (issue 12), whose CREATE's
+    EndofFile bounds the download as the READ's length does."""
+    return p[:4] == b"\xffSMB" and p[4] == 0x2E or p[:4] == b"\xfeSMB" and (
+        8 in [_get(p, base + 12, "<H") for base in _chain_offsets(p)])
 
 
 def run_concurrently(jobs, workers, limit):
@@ -245,6 +248,17 @@ def _entries(p, start, end):
     return out
 
 
+def _chain_offsets(p):
+    """Where each SMB2 message of a (possibly compounded) recorded frame starts."""
+    base = 0
+    while True:
+        yield base
+        nxt = _get(p, base + 20, "<I")
+        if not nxt or base + nxt + 64 > len(p):
+            return
+        base += nxt
+
+
 def lie_cases(script, smb1):
     cases = []
     for k, p in enumerate(script.server_messages):
@@ -258,15 +272,18 @@ def lie_cases(script, smb1):
                 spots.append(("SearchCount", _get(p, 41, "<H") + 2, "<H"))
                 for e in _entries(p, do, do + dc):
                     spots += [("NextEntryOffset", e, "<I"), ("FileNameLength", e + 60, "<I")]
-        elif not smb1 and p[:4] == b"\xfeSMB" and n > 64 and not _get(p, 8, "<I") & 0xC0000000:
-            cmd = _get(p, 12, "<H")
-            for name, off, fmt in _SMB2_FIELDS.get(cmd, ()):
-                spots.append((name, 64 + off, fmt))
-            if cmd == 14:
-                off = _get(p, 66, "<H")
-                for e in _entries(p, off, off + _get(p, 68, "<I")):
-                    spots += [("NextEntryOffset", e, "<I"), ("FileNameLength", e + 60, "<I"),
-                              ("ShortNameLength", e + 68, "<B")]
+        elif not smb1 and p[:4] == b"\xfeSMB" and n > 64:
+            for base in _chain_offsets(p):  # each message of a compound (issue 12)
+                if _get(p, base + 8, "<I") & 0xC0000000:
+                    continue
+                cmd = _get(p, base + 12, "<H")
+                for name, off, fmt in _SMB2_FIELDS.get(cmd, ()):
+                    spots.append((name, base + 64 + off, fmt))
+                if cmd == 14:
+                    off = base + _get(p, base + 66, "<H")
+                    for e in _entries(p, off, off + _get(p, base + 68, "<I")):
+                        spots += [("NextEntryOffset", e, "<I"), ("FileNameLength", e + 60, "<I"),
+                                  ("ShortNameLength", e + 68, "<B")]
         for name, off, fmt in spots:
             cur = _get(p, off, fmt)
             for val in sorted({0, 1, 2, cur - 1, cur + 1, cur + 8, n - 1, n, n + 1, 0xFFFF, 0xFFFFFFFF,

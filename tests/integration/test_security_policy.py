@@ -54,6 +54,12 @@ def is_smb2(p):
     return p[:4] == b"\xfeSMB"
 
 
+def carries_read(p):
+    """A READ request/response, alone or in a compound (CREATE + READ + CLOSE, issue 12)."""
+    from tests.hostile_mutations import _chain_offsets
+    return is_smb2(p) and READ in [struct.unpack_from("<H", p, b + 12)[0] for b in _chain_offsets(p)]
+
+
 def command(p):
     return u16(p, 12) if is_smb2(p) else None
 
@@ -357,10 +363,11 @@ def test_forged_interim_response(samba, count):
     share_file(samba, "interim.txt", b"interim")
 
     def forge(proxy, p):
-        if is_smb2(p) and command(p) == READ and not proxy.state.get("done"):
+        if carries_read(p) and not proxy.state.get("done"):
             proxy.state["done"] = True
             h = response_header(p, STATUS_PENDING, credits=65535, flags=FLAGS_SERVER_TO_REDIR | FLAGS_ASYNC)
             struct.pack_into("<Q", h, 32, 0x1234)  # AsyncId
+            struct.pack_into("<I", h, 20, 0)  # one message (the first of a chain's answers)
             interim = bytes(h) + struct.pack("<HBBI", 9, 0, 0, 0) + b"\0"
             for _ in range(count):
                 proxy.to_client(interim)
@@ -460,12 +467,13 @@ def test_endless_session_setup_is_bounded(samba):
 # --- finding 10: no handle left open after a timeout ------------------------------------------------
 def test_handle_closed_after_timeout(samba):
     """READ answers come 3 s late; retrieveFile(timeout=1) times out, the handle is closed
-    with a fresh deadline, and the file (opened without FILE_SHARE_DELETE) can be deleted on
+    (by the CLOSE of the small file's CREATE + READ + CLOSE chain, or with a fresh deadline
+    after a separate READ), and the file (opened without FILE_SHARE_DELETE) can be deleted on
     the same connection right away."""
     path = share_file(samba, "slow.bin", b"s" * 5000)
 
     def slow(proxy, p):
-        if is_smb2(p) and command(p) == READ:
+        if carries_read(p):
             proxy.to_client(p, delay=3.0)
             return None
         return p
