@@ -35,6 +35,62 @@ _monotonic = time.monotonic
 _get_ident = threading.get_ident
 
 
+class _Signal:
+    """The connection's lock and its sleeping threads. Each waiting thread sleeps on a
+    condition of its own over the one lock, so that a message wakes the threads it concerns
+    (:meth:`notify`) rather than every thread (:meth:`notify_all`, for changes that concern
+    all: failure, released buffers)."""
+
+    __slots__ = ("_lock", "_sleepers")
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._sleepers = {}  # thread ident -> its Condition, while it waits
+
+    def __enter__(self):
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def wait(self, timeout: float) -> None:
+        """Sleep (under the lock, which is released meanwhile) until notified or ``timeout``."""
+        me = _get_ident()
+        cond = self._sleepers[me] = threading.Condition(self._lock)
+        try:
+            cond.wait(timeout)
+        finally:
+            del self._sleepers[me]
+
+    def notify(self, ident) -> bool:
+        """Wake thread ``ident`` if it sleeps; whether it did."""
+        cond = self._sleepers.get(ident)
+        if cond is None:
+            return False
+        cond.notify()
+        return True
+
+    def notify_any(self) -> None:
+        """Wake one sleeping thread (to take the reader's role)."""
+        for cond in self._sleepers.values():
+            cond.notify()
+            return
+
+    def notify_all(self) -> None:
+        for cond in self._sleepers.values():
+            cond.notify()
+
+
+class _Turn:
+    """One reservation in :meth:`Multiplexer.take_turn` (compared by identity)."""
+
+    __slots__ = ("ident",)
+
+    def __init__(self, ident):
+        self.ident = ident
+
+
 class Multiplexer:
     """Reader role, pinned buffers, turns and the broken state of one connection."""
 
@@ -45,13 +101,14 @@ class Multiplexer:
         self.transport = transport
         #: the exception that made the connection unusable, or None
         self.broken = None
-        self._cv = threading.Condition(threading.RLock())
+        self._cv = _Signal()
         self._send_lock = threading.Lock()
         self._reader = None      # ident of the thread reading the transport now
         self._pinned = []        # holders whose response views point into the transport buffer
         self._pinned_by = None   # the thread those views were handed to
         self._turns = deque()    # waiting reservations, first come first served
         self._progress = {}      # thread ident -> when a message for one of its requests came
+        self._touched = set()    # threads a message read now concerns (woken after dispatch)
 
     # --- broken state -----------------------------------------------------------------
     def check_usable(self) -> None:
@@ -121,6 +178,7 @@ class Multiplexer:
         """A message answering (finally or in the interim) a request of thread ``owner`` has
         come: that thread's wait starts again (called under the lock)."""
         self._progress[owner] = _monotonic()
+        self._touched.add(owner)
 
     def pump(self, ready, deadline: float) -> None:
         """Return once ``ready()`` (evaluated under the lock; it may raise) is true, reading
@@ -185,7 +243,22 @@ class Multiplexer:
                     raise self.fail(e)
                 raise
             self._reader = None
-            cv.notify_all()
+            self._wake_after_message(me)
+
+    def _wake_after_message(self, me) -> None:
+        """After a message: wake the threads it answered, the first thread waiting for its
+        turn (credits may have come), and -- when none of them sleeps -- one other thread to
+        take the reader's role. Under the lock."""
+        cv = self._cv
+        woken = False
+        for owner in self._touched:
+            if owner != me:
+                woken = cv.notify(owner) or woken
+        self._touched.clear()
+        if self._turns:
+            woken = cv.notify(self._turns[0].ident) or woken
+        if not woken:
+            cv.notify_any()
 
     def _dispatch(self, data, me) -> None:  # pragma: no cover - abstract
         """Hand one transport message to the requests it answers (under the lock)."""
@@ -194,7 +267,7 @@ class Multiplexer:
     def take_turn(self, try_take, deadline: float) -> None:
         """Wait for this thread's turn, then until ``try_take()`` (under the lock) succeeds;
         turns are served in arrival order. ``try_take`` may raise to give up."""
-        turn = object()
+        turn = _Turn(_get_ident())
         with self._cv:
             self._turns.append(turn)
 
@@ -205,8 +278,11 @@ class Multiplexer:
             self.pump(ready, deadline)
         finally:
             with self._cv:
+                first = bool(self._turns) and self._turns[0] is turn
                 try:
                     self._turns.remove(turn)
                 except ValueError:
                     pass
-                self._cv.notify_all()
+                if first and self._turns:  # the next turn is due
+                    self._cv.notify(self._turns[0].ident)
+                self._cv.notify_any()  # the reader's role may be free

@@ -28,8 +28,17 @@ SMB1_READ_ANDX, SMB1_WRITE_ANDX = 0x2E, 0x2F
 
 
 def _is(p, smb2_command, smb1_command):
+    """Whether the frame answers that command (in any message of an SMB2 compound)."""
     if p[:4] == b"\xfeSMB":
-        return p[12] == smb2_command
+        pos = 0
+        while p[pos:pos + 4] == b"\xfeSMB":
+            if p[pos + 12] == smb2_command:
+                return True
+            nxt = int.from_bytes(p[pos + 20:pos + 24], "little")
+            if not nxt:
+                return False
+            pos += nxt
+        return False
     return p[:4] == b"\xffSMB" and p[4] == smb1_command
 
 
