@@ -4,6 +4,8 @@ server's disk byte for byte."""
 import io
 import itertools
 import os
+import re
+import textwrap
 
 import pytest
 
@@ -167,3 +169,14 @@ def test_download_failure_names_the_file_and_leaves_no_partial(tconn, tmp_path):
     finally:
         os.chmod(disk.path(top + "/sub/big.bin"), 0o644)
     conn.deleteTree(share, top)
+
+
+def test_docs_example_runs(samba, capsys):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    text = open(os.path.join(root, "docs", "trees.rst"), encoding="utf-8").read()
+    (block,) = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    code = textwrap.dedent(block)
+    env = {"HOST": samba.host, "PORT": samba.port, "USER": samba.user,
+           "PASSWORD": samba.password, "SERVER_NAME": samba.server_name, "SHARE": samba.share}
+    exec(compile(code, "docs/trees.rst", "exec"), env)
+    assert capsys.readouterr().out == "backup/2026/src/docs/note.txt 13\n"
