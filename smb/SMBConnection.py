@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 import nmb.transport
 from nmb.nmb_constants import TYPE_SERVER
-from smb import fscc, smb_structs
+from smb import dfs, fscc, smb_structs
 from smb import tree as tree_helpers
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
 from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Timeout, Tree
@@ -237,6 +237,7 @@ class SMBConnection:
             self.onAuthFailed()
             return False
         self._engine = engine
+        self._dfs_address = (ip, port, sock_family)  # where DFS links to this server lead
         self.auth_result = True
         self._mirror_state(engine)
         self.onAuthOK()
@@ -246,6 +247,7 @@ class SMBConnection:
         """Log off (which also ends the tree connects) and close the socket. Safe to call twice."""
         engine, self._engine = self._engine, None
         self._trees = {}
+        dfs.resolver(self).close()
         self.sock = None
         self.connected_trees = {}
         if engine is None:
@@ -662,6 +664,8 @@ class SMBConnection:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
                                   wait)
 
+
+dfs.install(SMBConnection)  # path operations follow DFS links (smb.dfs)
 
 #: pysmb's base class of SMBConnection; here the same class (``smb.base.SMB`` too)
 SMB = SMBConnection

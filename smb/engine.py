@@ -208,7 +208,9 @@ class Engine(abc.ABC):
     OPERATIONS = ("authenticate", "logoff", "echo", "tree_connect", "tree_disconnect", "create",
                   "close_file", "read", "write", "read_to", "write_from", "list_directory",
                   "query_info", "set_info", "ioctl", "transact_pipe", "open_pipe", "rename",
-                  "flush")
+                  "flush",
+                  "get_dfs_referral",  # DFS (issue 13.7)
+                  )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).
     is_smb2: bool = False

@@ -28,6 +28,7 @@ from smb.smb1 import messages as M
 from smb.smb1 import signing
 from smb.smb1 import trans as T
 from smb.smb1.connection import Connection, failure
+from smb.smb1.dfs import DfsOperations
 
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_NO_SUCH_FILE = 0xC000000F
@@ -61,7 +62,7 @@ def _path(path: str) -> str:
     return "\\" + path.lstrip("\\")
 
 
-class SMB1Engine(E.Engine):
+class SMB1Engine(DfsOperations, E.Engine):
     is_smb2 = False
     dialect = 0x0001
 

@@ -26,6 +26,7 @@ from smb.records import smb2_failure
 from smb.smb2 import constants as C
 from smb.smb2 import messages as M
 from smb.smb2.connection import verify_signature
+from smb.smb2.dfs import DfsOperations
 from smb.smb2.fileops import FileOperations
 from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
 from smb.smb2.session import Session, Smb3Encryption
@@ -48,7 +49,7 @@ _CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
-class SMB2Engine(FileOperations, Engine):
+class SMB2Engine(DfsOperations, FileOperations, Engine):
     is_smb2 = True
 
     def __init__(self, conn, config, state, server_name: str = ""):
