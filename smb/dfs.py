@@ -250,7 +250,8 @@ def _join(target: str, rest: str) -> str:
 def _clone(conn, server: str):
     """An unconnected copy of ``conn``: the same user, password, security settings
     (signing, encryption, SMB1, guest, Kerberos...), for another server."""
-    clone = copy.copy(conn)  # shares the Resolver: one cache, one set of targets
+    clone = copy.copy(conn)
+    clone._dfs = Resolver()  # its own targets (connect() closes them); the hop bound is shared
     clone._engine = None
     clone._trees = {}
     clone._tree_lock = threading.Lock()
