@@ -18,7 +18,8 @@ from typing import (TYPE_CHECKING, Any, AnyStr, Callable, Dict, List, Optional, 
 
 import nmb.transport
 from nmb.nmb_constants import TYPE_SERVER
-from smb import fscc, smb_structs, wholefile
+from smb import dfs, fscc, smb_structs, wholefile
+from smb import tree as tree_helpers
 from smb.base import NotConnectedError, NotReadyError, OperationFailure, SharedDevice, SharedFile
 from smb.engine import INFO_FILE, INFO_SECURITY, ClientConfig, Engine, SessionSecurity, Timeout, Tree
 from smb.errors import ProtocolError, SMBTimeout, UnsupportedFeature  # noqa: F401 (pysmb exports it here)
@@ -268,6 +269,7 @@ class SMBConnection:
             self.onAuthFailed()
             return False
         self._engine = engine
+        self._dfs_address = (ip, port, sock_family)  # where DFS links to this server lead
         self.auth_result = True
         self._mirror_state(engine)
         if log.isEnabledFor(logging.INFO):
@@ -287,6 +289,7 @@ class SMBConnection:
             close_files(self.__dict__["_open_files"])
         engine, self._engine = self._engine, None
         self._trees = {}
+        dfs.resolver(self).close()
         self.sock = None
         self.connected_trees = {}
         if engine is None:
@@ -672,6 +675,29 @@ class SMBConnection:
         self._need_engine().echo(raw, wait)
         return data
 
+    # ------------------------------------------------------------------ trees (smb.tree)
+    def walk(self, service_name, top, topdown=True, timeout=30):
+        """Like :func:`os.walk`, with :class:`SharedFile` lists: see :func:`smb.tree.walk`."""
+        return tree_helpers.walk(self, service_name, top, topdown, timeout)
+
+    def makedirs(self, service_name, path, exist_ok=False, timeout=30):
+        """Create ``path`` and its missing parents: see :func:`smb.tree.makedirs`."""
+        tree_helpers.makedirs(self, service_name, path, exist_ok, timeout)
+
+    def deleteTree(self, service_name, path, timeout=30):
+        """Delete the folder ``path`` with everything in it: see :func:`smb.tree.deleteTree`."""
+        tree_helpers.deleteTree(self, service_name, path, timeout)
+
+    def uploadTree(self, service_name, local_dir, remote_dir, show_progress=False, timeout=30):
+        """Upload a local folder tree: see :func:`smb.tree.uploadTree`."""
+        return tree_helpers.uploadTree(self, service_name, local_dir, remote_dir, show_progress,
+                                       timeout)
+
+    def downloadTree(self, service_name, remote_dir, local_dir, show_progress=False, timeout=30):
+        """Download a folder tree: see :func:`smb.tree.downloadTree`."""
+        return tree_helpers.downloadTree(self, service_name, remote_dir, local_dir, show_progress,
+                                         timeout)
+
     # ------------------------------------------------------------------ helpers
     def _listing(self, tree, path, pattern, wait):
         """Directory entries (``fscc.DirectoryEntry``) of ``path`` matching ``pattern``, every
@@ -730,6 +756,8 @@ class SMBConnection:
             self._engine.set_info(tree, o.file_id, INFO_FILE, fscc.FileBasicInformation, data,
                                   wait)
 
+
+dfs.install(SMBConnection)  # path operations follow DFS links (smb.dfs)
 
 #: pysmb's base class of SMBConnection; here the same class (``smb.base.SMB`` too)
 SMB = SMBConnection

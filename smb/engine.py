@@ -216,6 +216,7 @@ class Engine(abc.ABC):
                   "lock", "unlock",  # byte-range locks (issue 13.2: smb.smb2.locks, smb.smb1.locks)
                   "set_security", "notify_changes", "request_resume_key", "copy_chunks",  # issue 13.3-5
                   "open_close", "open_read_close", "open_write_close",  # issue 12: one-trip file ops
+                  "get_dfs_referral",  # DFS (issue 13.7)
                   )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).

@@ -28,6 +28,7 @@ from smb.smb1 import messages as M
 from smb.smb1 import signing
 from smb.smb1 import trans as T
 from smb.smb1.connection import Connection, failure
+from smb.smb1.dfs import DfsOperations
 from smb.smb1.locks import LockOperations
 from smb.smb1.notify import ChangeNotify
 from smb.smb1.security import SetSecurity
@@ -64,7 +65,7 @@ def _path(path: str) -> str:
     return "\\" + path.lstrip("\\")
 
 
-class SMB1Engine(LockOperations, ChangeNotify, SetSecurity, E.Engine):
+class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Engine):
     conn: Connection
     is_smb2 = False
     dialect = 0x0001

@@ -28,6 +28,7 @@ from smb.smb2 import messages as M
 from smb.smb2.compounds import Compounds
 from smb.smb2.connection import Connection, verify_signature
 from smb.smb2.copychunk import ServerSideCopy
+from smb.smb2.dfs import DfsOperations
 from smb.smb2.fileops import FileOperations
 from smb.smb2.locks import LockOperations
 from smb.smb2.negotiation import SIGN_WHEN_SUPPORTED, cipher_for
@@ -53,7 +54,8 @@ _CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
 
 
-class SMB2Engine(Compounds, FileOperations, LockOperations, ServerSideCopy, ChangeNotify, SetSecurity, Engine):
+class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, ServerSideCopy, ChangeNotify, SetSecurity,
+                 Engine):
     conn: Connection
     is_smb2 = True
 
