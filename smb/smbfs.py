@@ -31,11 +31,10 @@ from __future__ import annotations
 import errno
 import io
 import posixpath
-import tempfile
 import threading
 from typing import Any, Dict, List, Optional
 
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.spec import AbstractFileSystem
 from fsspec.utils import infer_storage_options
 
 from smb.base import OperationFailure
@@ -305,20 +304,13 @@ class SMBFileSystem(AbstractFileSystem):
         if self.isdir(path1):
             self.makedirs(path2, exist_ok=True)
             return
-        (share1, rel1), (share2, rel2) = self._split(path1), self._split(path2)
-        copy = getattr(self.conn, "copyFile", None)
-        if copy is not None and share1 and share2:
-            if self.auto_mkdir:
-                self.makedirs(self._parent(path2), exist_ok=True)
-            try:
-                copy(share1, rel1, rel2, dst_service_name=share2, timeout=self.timeout)
-                return
-            except OperationFailure as e:
-                raise os_error(e, path1) from e
-        with tempfile.SpooledTemporaryFile(max_size=16 << 20) as tmp:
-            self._call(path1, "retrieveFile", tmp, timeout=self.timeout)
-            tmp.seek(0)
-            self._write(path2, "storeFile", tmp, timeout=self.timeout)
+        share2, rel2 = self._split(path2)
+        if not share2:
+            raise PermissionError(errno.EPERM, "not a path on a share", path2)
+        if self.auto_mkdir:
+            self.makedirs(self._parent(path2), exist_ok=True)
+        # server-side where the server can, else streamed through this client (smb.copy)
+        self._call(path1, "copyFile", rel2, dst_service_name=share2, timeout=self.timeout)
 
     def mv(self, path1, path2, recursive=False, maxdepth=None, **kwargs):
         """A rename on the server when both paths name one thing on one share and the
@@ -335,47 +327,14 @@ class SMBFileSystem(AbstractFileSystem):
         return super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
-        """A file object of ``SMBConnection.openFile`` (read-ahead, write-behind) where the
-        library has it, else an fsspec buffered file over ranged transfers."""
+        """A file object of ``SMBConnection.openFile`` (read-ahead, write-behind, locks);
+        ``xb`` raises FileExistsError for an existing file, as ``open()`` does."""
         path = self._strip_protocol(path)
-        if mode == "xb" and self.exists(path):
-            raise FileExistsError(errno.EEXIST, "exists", path)
-        if hasattr(self.conn, "openFile") and mode in ("rb", "wb", "ab", "xb"):
-            share, rel = self._split(path)
-            if not share:
-                raise PermissionError(errno.EPERM, "not a path on a share", path)
-            if mode != "rb" and self.auto_mkdir and share and rel.rstrip("/").count("/") > 1:
-                parent = self._parent(path)
-                if not self.exists(parent):
-                    self.makedirs(parent, exist_ok=True)
-            return self.conn.openFile(share, rel, mode, timeout=self.timeout)  # OSError on failure
-        return SMBFile(self, path, mode, block_size or "default", autocommit,
-                       cache_options=cache_options, **kwargs)
-
-
-class SMBFile(AbstractBufferedFile):
-    """A buffered file of :class:`SMBFileSystem`: ranges read with ``retrieveFileFromOffset``,
-    blocks written with ``storeFileFromOffset``."""
-
-    DEFAULT_BLOCK_SIZE = 4 << 20
-
-    def _fetch_range(self, start, end):
-        if end <= start:
-            return b""
-        buf = io.BytesIO()
-        self.fs._call(self.path, "retrieveFileFromOffset", buf, start, end - start, timeout=self.fs.timeout)
-        return buf.getvalue()
-
-    def _initiate_upload(self):
-        if self.mode == "ab" and self.fs.exists(self.path):
-            self.offset = self.fs.info(self.path)["size"]
-        else:  # create or truncate now: a file opened for writing exists, even left empty
-            self.fs._write(self.path, "storeFile", io.BytesIO(b""), timeout=self.fs.timeout)
-
-    def _upload_chunk(self, final=False):
-        data = self.buffer.getvalue()
-        if data:
-            self.fs._call(self.path, "storeFileFromOffset", io.BytesIO(data), self.offset,
-                          timeout=self.fs.timeout)
-        return True
-
+        share, rel = self._split(path)
+        if not share:
+            raise PermissionError(errno.EPERM, "not a path on a share", path)
+        if mode != "rb" and self.auto_mkdir and rel.rstrip("/").count("/") > 1:
+            parent = self._parent(path)
+            if not self.exists(parent):
+                self.makedirs(parent, exist_ok=True)
+        return self.conn.openFile(share, rel, mode, timeout=self.timeout)  # OSError on failure

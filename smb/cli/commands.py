@@ -115,8 +115,6 @@ def cmd_watch(ctx: Context) -> None:
 
     url = remote(ctx.args.url)
     conn = ctx.conn(url)
-    if not hasattr(conn, "watchDirectory"):
-        raise CLIError("watch: this version of the library has no change notification", ExitCode.USAGE)
     seen = 0
     with conn.watchDirectory(url.share, url.path, recursive=ctx.args.recursive,
                              timeout=ctx.args.duration) as changes:

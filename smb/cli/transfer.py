@@ -115,11 +115,10 @@ def copy_remote(src_conn, src: SMBURL, dst_conn, dst: SMBURL, timeout: float, ba
 
 def _server_side_copy(src_conn, src, dst_conn, dst, timeout) -> bool:
     """Use ``SMBConnection.copyFile(share, src_path, dst_path)`` (server-side copy, FSCTL_SRV_COPYCHUNK)
-    when this library version has it and both files are on one share of one connection."""
-    copy = getattr(src_conn, "copyFile", None)
-    if copy is None or src_conn is not dst_conn or src.share.lower() != dst.share.lower():
+    when both files are on one share of one connection."""
+    if src_conn is not dst_conn or src.share.lower() != dst.share.lower():
         return False
-    copy(src.share, src.path, dst.path, timeout=timeout)
+    src_conn.copyFile(src.share, src.path, dst.path, timeout=timeout)
     return True
 
 
