@@ -118,13 +118,27 @@ def _krb_error(code):
         "realm": "EXAMPLE.COM", "sname": asn1.principal(2, ["krbtgt", "EXAMPLE.COM"])}))
 
 
+def _udp_and_tcp_on_one_port():
+    """A UDP and a listening TCP socket on the same free port (retried: a port free for
+    UDP may be taken for TCP by another process)."""
+    for _ in range(50):
+        tcp = socket.socket()
+        tcp.bind(("127.0.0.1", 0))
+        port = tcp.getsockname()[1]
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            udp.bind(("127.0.0.1", port))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(1)
+        return udp, tcp, port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def test_kdc_transport_udp_too_big_then_tcp():
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
-    port = udp.getsockname()[1]
-    tcp = socket.socket()
-    tcp.bind(("127.0.0.1", port))
-    tcp.listen(1)
+    udp, tcp, port = _udp_and_tcp_on_one_port()
 
     def serve():
         data, addr = udp.recvfrom(4096)
