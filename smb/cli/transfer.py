@@ -130,16 +130,12 @@ class Entry(NamedTuple):
 
 
 def walk_remote(conn, root: SMBURL, timeout: float) -> Iterator[Entry]:
-    """The folders (each before its contents) and files below ``root``, recursively."""
-    pending: List[str] = [""]
-    while pending:
-        rel = pending.pop()
-        here = root.child(rel) if rel else root
-        for f in sorted(list_folder(conn, here, timeout), key=lambda f: f.filename):
-            child = rel + "/" + f.filename if rel else f.filename
-            yield Entry(child, f)
-            if f.isDirectory:
-                pending.append(child)
+    """The folders (each before its contents) and files below ``root``, recursively
+    (:func:`smb.tree.walk`, each folder listed once)."""
+    for dirpath, dirs, files in conn.walk(root.share, root.path, timeout=timeout):
+        rel = dirpath[len(root.path):].strip("/")
+        for f in sorted(dirs + files, key=lambda f: f.filename):
+            yield Entry(rel + "/" + f.filename if rel else f.filename, f)
 
 
 def list_folder(conn, url: SMBURL, timeout: float, pattern: str = "*") -> List[SharedFile]:
