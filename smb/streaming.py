@@ -36,6 +36,7 @@ from collections import deque
 from typing import Optional
 
 from smb.errors import OperationFailure, ProtocolError, SMBTimeout
+from smb.transfer import drop
 
 #: the smallest read-ahead (bytes) once reads are sequential
 MIN_AHEAD = 256 * 1024
@@ -187,32 +188,6 @@ class ReadAhead:
         handles = [item[0] for item in self.inflight]
         self.inflight.clear()
         drop(self.engine, handles, self.engine.complete_read, self.timeout, after)
-
-
-def drop(engine, handles, complete, timeout, after: Optional[BaseException] = None) -> None:
-    """Wait for the requests ``handles`` and ignore their answers. After a failure that
-    is not a server's status (``after``: a timeout, a broken connection) they are
-    abandoned instead -- cancelled after a timeout; waiting for them after ``after``
-    raises nothing, otherwise a broken connection or a timeout is raised."""
-    if not handles:
-        return
-    if after is not None and not isinstance(after, OperationFailure):
-        engine.abandon(handles, isinstance(after, SMBTimeout))
-        return
-    for i, handle in enumerate(handles):
-        try:
-            complete(handle, timeout)
-        except OperationFailure:
-            pass
-        except BaseException as e:
-            engine.abandon(handles[i + 1:], isinstance(e, SMBTimeout))
-            if after is None:
-                raise
-            if isinstance(e, ProtocolError):
-                engine.abort(e)
-            return
-        finally:
-            engine.release(handle)
 
 
 class WriteBehind:

@@ -24,7 +24,43 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable, Optional
 
-from smb.errors import OperationFailure, ProtocolError, SMBTimeout
+from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout
+
+
+def _worth_waiting(after: BaseException) -> bool:
+    """After ``after``, are the answers to the requests in flight still coming (and
+    worth waiting for)? Not after a timeout, a broken or malformed connection or an
+    interrupt."""
+    return isinstance(after, Exception) and not isinstance(
+        after, (SMBTimeout, NotConnectedError, ProtocolError))
+
+
+def drop(engine, handles, complete, timeout, after: Optional[BaseException] = None) -> None:
+    """Wait for the requests ``handles`` and ignore their answers, so that the server
+    never sees the file's CLOSE while they are outstanding (Samba 4.17's SMB1 server
+    crashes on that). After a timeout, a broken or malformed connection or an interrupt
+    (``after``) they are abandoned instead -- cancelled after a timeout. Waiting after
+    ``after`` raises nothing; with no ``after``, a broken connection or a timeout met
+    while waiting is raised."""
+    if not handles:
+        return
+    if after is not None and not _worth_waiting(after):
+        engine.abandon(handles, isinstance(after, SMBTimeout))
+        return
+    for i, handle in enumerate(handles):
+        try:
+            complete(handle, timeout)
+        except OperationFailure:
+            pass
+        except BaseException as e:
+            engine.abandon(handles[i + 1:], isinstance(e, SMBTimeout))
+            if after is None:
+                raise
+            if isinstance(e, ProtocolError):
+                engine.abort(e)
+            return
+        finally:
+            engine.release(handle)
 
 
 def read_to(engine, tree, file_id, offset: int, length: int, sink: Callable[[memoryview], object],
@@ -73,7 +109,7 @@ def read_to(engine, tree, file_id, offset: int, length: int, sink: Callable[[mem
                 delivered += extra
                 eof = n + extra < size
     except BaseException as exc:
-        engine.abandon([item[0] for item in inflight], isinstance(exc, SMBTimeout))
+        drop(engine, [item[0] for item in inflight], engine.complete_read, timeout, exc)
         raise
     return delivered
 
@@ -92,7 +128,7 @@ def _read_rest(engine, tree, file_id, offset, length, sink, timeout, progress) -
                 raise ProtocolError("READ returned %d bytes for a %d-byte request" % (n, length - got))
             sink(data)
         except BaseException as exc:
-            engine.abandon([handle], isinstance(exc, SMBTimeout))
+            engine.abandon([handle], isinstance(exc, SMBTimeout))  # answered or failed itself
             raise
         finally:
             engine.release(handle)
@@ -145,6 +181,6 @@ def write_from(engine, tree, file_id, offset: int, source: Callable[[int], bytes
             if progress is not None:
                 progress(n)
     except BaseException as exc:
-        engine.abandon([item[0] for item in inflight], isinstance(exc, SMBTimeout))
+        drop(engine, [item[0] for item in inflight], engine.complete_write, timeout, exc)
         raise
     return written

@@ -321,3 +321,32 @@ def test_a_sink_that_keeps_its_chunks_gets_bytes(conn, share, workdir, disk):
     assert conn.retrieveFile(share, workdir + "/keep.bin", sink)[1] == len(data)
     assert all(isinstance(c, bytes) for c in sink.chunks)
     assert b"".join(sink.chunks) == data
+
+
+class _FailingSink:
+    """A local file that fails (disk full) at its second write."""
+
+    def __init__(self):
+        self.writes = 0
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes == 2:
+            raise OSError(28, "No space left on device")
+        return len(data)
+
+
+def test_a_failing_sink_leaves_the_connection_working(conn, share, workdir, disk):
+    """The READs still in flight when the caller's sink fails are waited out before the
+    CLOSE (Samba 4.17's SMB1 server crashes on a CLOSE with READs outstanding), and the
+    connection goes on: the same file, and another, are read whole afterwards."""
+    data = os.urandom(24 << 20)
+    disk.write(workdir + "/big.bin", data)
+    for _ in range(3):
+        with pytest.raises(OSError, match="No space"):
+            conn.retrieveFile(share, workdir + "/big.bin", _FailingSink())
+    out = io.BytesIO()
+    assert conn.retrieveFile(share, workdir + "/big.bin", out)[1] == len(data)
+    assert out.getvalue() == data
+    conn.storeFile(share, workdir + "/after.bin", io.BytesIO(b"still here"))
+    assert disk.read(workdir + "/after.bin") == b"still here"
