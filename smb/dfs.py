@@ -68,12 +68,17 @@ def encode_request(path: str, max_level: int = MAX_REFERRAL_LEVEL) -> bytes:
     return struct.pack("<H", max_level) + (path + "\0").encode("utf-16-le")
 
 
-def _string_at(data: bytes, start: int, end_limit: int) -> str:
-    """A null-terminated UTF-16 string at ``start`` (within ``data[:end_limit]``)."""
-    if start < 0 or start >= end_limit:
+#: the smallest Size of an entry of each version: its fixed fields ([MS-DFSC] 2.2.5.1-2.2.5.4;
+#: V3/V4 up to the offsets, which a NameListReferral entry ends with)
+_MIN_SIZE = {1: 8, 2: 22, 3: 18, 4: 18}
+
+
+def _string_at(data: bytes, start: int, lo: int, hi: int) -> str:
+    """The null-terminated UTF-16 string at ``start``, which must lie in ``data[lo:hi]``."""
+    if start < lo or start >= hi:
         raise ProtocolError("DFS referral string offset out of range")
     i = start
-    while i + 1 < end_limit:
+    while i + 1 < hi:
         if data[i] == 0 and data[i + 1] == 0:
             return data[start:i].decode("utf-16-le", errors="strict")
         i += 2
@@ -81,22 +86,27 @@ def _string_at(data: bytes, start: int, end_limit: int) -> str:
 
 
 def decode_response(data: bytes, request_path: str) -> ReferralResponse:
-    """RESP_GET_DFS_REFERRAL ([MS-DFSC] 2.2.4) with V1-V4 entries (2.2.5)."""
+    """RESP_GET_DFS_REFERRAL ([MS-DFSC] 2.2.4) with V1-V4 entries (2.2.5). The entries
+    follow the header back to back, the strings they point to follow the entries: an entry
+    or a string outside its place (truncated, overlapping, out of range) is a ProtocolError."""
     data = bytes(data)
     if len(data) < _RESP_HEADER.size:
         raise ProtocolError("DFS referral response too short")
     consumed, count, flags = _RESP_HEADER.unpack_from(data)
+    entries = []
     pos = _RESP_HEADER.size
-    referrals = []
+    for _ in range(count):
+        if pos + _ENTRY_HEADER.size > len(data):
+            raise ProtocolError("DFS referral entry truncated")
+        version, size, _server_type, entry_flags = _ENTRY_HEADER.unpack_from(data, pos)
+        if version not in _MIN_SIZE:
+            raise ProtocolError("DFS referral version %d unknown" % version)
+        if size < _MIN_SIZE[version] or pos + size > len(data):
+            raise ProtocolError("DFS referral entry size out of range")
+        entries.append((pos, size, version, entry_flags))
+        pos += size
     try:
-        for _ in range(count):
-            version, size, _server_type, entry_flags = _ENTRY_HEADER.unpack_from(data, pos)
-            if size < _ENTRY_HEADER.size or pos + size > len(data):
-                raise ProtocolError("DFS referral entry size out of range")
-            referrals.append(_entry(data, pos, version, entry_flags, request_path))
-            pos += size
-    except struct.error:
-        raise ProtocolError("DFS referral entry truncated") from None
+        referrals = [_entry(data, e, pos, request_path) for e in entries]
     except UnicodeDecodeError:
         raise ProtocolError("DFS referral string is not UTF-16") from None
     # PathConsumed counts bytes of the UTF-16 request name ([MS-DFSC] 2.2.4)
@@ -104,21 +114,20 @@ def decode_response(data: bytes, request_path: str) -> ReferralResponse:
     return ReferralResponse(chars, flags, tuple(r for r in referrals if r is not None))
 
 
-def _entry(data: bytes, pos: int, version: int, flags: int, request_path: str) -> Optional[Referral]:
-    if version == 1:  # ShareName inline after the 8-byte header
-        target = _string_at(data, pos + 8, len(data))
-        return Referral(1, request_path, target, 0, flags)
+def _entry(data: bytes, entry, strings: int, request_path: str) -> Optional[Referral]:
+    """One entry; ``strings``: where the string area after the entries starts."""
+    pos, size, version, flags = entry
+    if version == 1:  # ShareName inside the entry, after its 8-byte header
+        return Referral(1, request_path, _string_at(data, pos + 8, pos + 8, pos + size), 0, flags)
     if version == 2:
         _p, ttl, dfs_off, _alt, net_off = struct.unpack_from("<IIHHH", data, pos + 8)
-    elif version in (3, 4):
+    else:
         ttl, = struct.unpack_from("<I", data, pos + 8)
         if flags & NAME_LIST_REFERRAL:
             return None  # a domain / DC referral: no share target
         dfs_off, _alt, net_off = struct.unpack_from("<HHH", data, pos + 12)
-    else:
-        raise ProtocolError("DFS referral version %d unknown" % version)
-    return Referral(version, _string_at(data, pos + dfs_off, len(data)),
-                    _string_at(data, pos + net_off, len(data)), ttl, flags)
+    return Referral(version, _string_at(data, pos + dfs_off, strings, len(data)),
+                    _string_at(data, pos + net_off, strings, len(data)), ttl, flags)
 
 
 def split_unc(path: str) -> Tuple[str, str, str]:
