@@ -201,7 +201,7 @@ def resolve_response(resp: ReferralResponse, request_path: str) -> Tuple[Referra
 #: may cross a DFS link
 FOLLOWED = ("listPath", "listSnapshots", "getAttributes", "getSecurity", "retrieveFileFromOffset",
             "storeFileFromOffset", "createDirectory", "deleteDirectory", "deleteFiles",
-            "resetFileAttributes", "setLastWriteTime", "openFile")
+            "resetFileAttributes", "setLastWriteTime", "openFile", "setSecurity", "watchDirectory")
 
 #: a referral request for a path that crosses no link fails with one of these
 _NO_LINK = (STATUS_OBJECT_PATH_NOT_FOUND, STATUS_NOT_FOUND)

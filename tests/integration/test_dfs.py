@@ -228,8 +228,9 @@ def test_rename_across_targets_is_refused(dconn, dfs_servers, folders):
     assert e.value.status == STATUS_NOT_SAME_DEVICE
     with open(os.path.join(dfs_servers.dfsroot, "root.txt"), "wb") as f:
         f.write(b"R")
-    with pytest.raises(OperationFailure):
+    with pytest.raises(OperationFailure) as e:
         dconn.rename("dfsroot", "root.txt", "remote/%s/root.txt" % folders)
+    assert e.value.status == STATUS_NOT_SAME_DEVICE  # the server refused the new name first
     # nothing moved anywhere
     assert disk2.read(folders + "/a.txt") == b"A"
     assert os.listdir(disk1.path(folders)) == [] and os.listdir(disk2.path(folders)) == ["a.txt"]
@@ -304,3 +305,17 @@ def test_store_as_the_first_operation_through_a_link(dconn, dfs_servers, folders
     assert dconn.storeFileFromOffset("dfsroot", "link/%s/off.bin" % folders, _Stream(small),
                                      offset=10) == 110
     assert dfs_servers.root_disk.read(folders + "/off.bin") == b"\0" * 10 + small
+
+
+def test_security_and_watch_through_a_link(dconn, dfs_servers, folders):
+    disk = dfs_servers.second_disk
+    disk.write(folders + "/acl.txt", b"x")
+    via = "remote/%s" % folders
+    sd = dconn.getSecurity("dfsroot", via + "/acl.txt")
+    assert sd.owner is not None
+    dconn.setSecurity("dfsroot", via + "/acl.txt", sd, info=0x4)  # the DACL back as it was
+    assert dconn.getSecurity("dfsroot", via + "/acl.txt").dacl is not None
+    with dconn.watchDirectory("dfsroot", via, timeout=20) as watch:
+        dconn.storeFile("dfsroot", via + "/new.txt", io.BytesIO(b"n"))
+        change = next(iter(watch))
+    assert change.name == "new.txt"
