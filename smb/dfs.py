@@ -249,8 +249,8 @@ class Resolver:
         wait = Timeout(timeout)
         with conn._failure("get the DFS referral of", service_name, path):
             data = conn._need_engine().get_dfs_referral(conn._tree("IPC$", wait), request, wait)
-        resp = decode_response(data, request)
-        ref, rest = resolve_response(resp, request)
+            # a malformed referral (ProtocolError) breaks the connection, as any server data
+            ref, rest = resolve_response(decode_response(data, request), request)
         self.cache.add(request[:len(request) - len(rest)], ref.target, ref.ttl)
         return _join(ref.target, rest)
 

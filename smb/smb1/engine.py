@@ -510,7 +510,8 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
                           tree.tree_id, timeout, what="rename %s" % old, dfs=bool(tree.dfs_prefix))
 
     def create_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
-        req = T.trans2(T.TRANS2_CREATE_DIRECTORY, T.create_directory_params(_path(tree, path), unicode=self.unicode),
+        req = T.trans2(T.TRANS2_CREATE_DIRECTORY,
+                       T.create_directory_params(_path(tree, path), unicode=self.unicode),
                        max_param=2, max_data=0)
         self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0, what="mkdir %s" % path,
                            dfs=bool(tree.dfs_prefix))
