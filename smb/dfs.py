@@ -311,7 +311,7 @@ def _follow(method):
         hit = res.cache.lookup(_unc(self, service_name, _backslashes(path)))
         if hit is not None:
             return _call_at(self, res, name, split_unc(_join(*hit)), (), args, kwargs, timeout)
-        kept = _Kept.wrap(self, name, service_name, args, kwargs, timeout)
+        kept = _Kept.wrap(self, name, service_name, path, args, kwargs, timeout)
         try:
             return method(self, service_name, path, *kept.args, **kept.kwargs)
         except OperationFailure as e:
@@ -336,8 +336,8 @@ class _Kept:
         self._complete = True
 
     @classmethod
-    def wrap(cls, conn, name, service_name, args, kwargs, timeout) -> "_Kept":
-        if name != "storeFileFromOffset" or not _in_dfs(conn, service_name, timeout):
+    def wrap(cls, conn, name, service_name, path, args, kwargs, timeout) -> "_Kept":
+        if name != "storeFileFromOffset" or not _in_dfs(conn, service_name, path, timeout):
             return cls(args, kwargs)
         engine = conn._need_engine()
         kept = cls(args, kwargs, args[0] if args else kwargs["file_obj"],
@@ -369,11 +369,12 @@ class _Kept:
         return (replay,) + tuple(self.args[1:]), self.kwargs
 
 
-def _in_dfs(conn, service_name: str, timeout) -> bool:
-    """Whether ``service_name`` is a DFS share (only those answer STATUS_PATH_NOT_COVERED)."""
+def _in_dfs(conn, service_name: str, path: str, timeout) -> bool:
+    """Whether ``service_name`` is a DFS share (only those answer STATUS_PATH_NOT_COVERED);
+    failures as those of the store of ``path``."""
     from smb.engine import Timeout
 
-    with conn._failure("connect to", service_name):
+    with conn._failure("store", service_name, path):
         return bool(conn._tree(service_name, Timeout(timeout)).dfs_prefix)
 
 
