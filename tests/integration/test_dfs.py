@@ -22,11 +22,12 @@ import pwd
 import shutil
 import socket
 import subprocess
+import threading
 from collections import namedtuple
 
 import pytest
 
-from smb import dfs, fscc
+from smb import dfs, fscc, notify
 from smb.base import OperationFailure
 from smb.engine import Timeout
 from smb.ntstatus import STATUS_NOT_SAME_DEVICE, STATUS_PATH_NOT_COVERED
@@ -315,7 +316,20 @@ def test_security_and_watch_through_a_link(dconn, dfs_servers, folders):
     assert sd.owner is not None
     dconn.setSecurity("dfsroot", via + "/acl.txt", sd, info=0x4)  # the DACL back as it was
     assert dconn.getSecurity("dfsroot", via + "/acl.txt").dacl is not None
+    stop = threading.Event()
+
+    def changes():  # until one is seen: Samba may miss a change made right as a watch arms
+        for i in range(40):
+            dconn.storeFile("dfsroot", "%s/new%d.txt" % (via, i), io.BytesIO(b"n"))
+            if stop.wait(0.5):
+                return
     with dconn.watchDirectory("dfsroot", via, timeout=20) as watch:
-        dconn.storeFile("dfsroot", via + "/new.txt", io.BytesIO(b"n"))
-        change = next(iter(watch))
-    assert change.name == "new.txt"
+        t = threading.Thread(target=changes)
+        t.start()
+        try:
+            change = next(iter(watch))
+        finally:
+            stop.set()
+            t.join()
+    assert change.action == notify.FILE_ACTION_ADDED and change.name.startswith("new")
+    assert disk.exists(folders + "/" + change.name)
