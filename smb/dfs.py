@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from smb.errors import OperationFailure, ProtocolError
-from smb.ntstatus import STATUS_PATH_NOT_COVERED
+from smb.ntstatus import (STATUS_NOT_FOUND, STATUS_NOT_SAME_DEVICE, STATUS_OBJECT_PATH_NOT_FOUND,
+                          STATUS_PATH_NOT_COVERED)
 
 #: the highest referral version asked for ([MS-DFSC] 2.2.2 MaxReferralLevel)
 MAX_REFERRAL_LEVEL = 4
@@ -67,12 +68,17 @@ def encode_request(path: str, max_level: int = MAX_REFERRAL_LEVEL) -> bytes:
     return struct.pack("<H", max_level) + (path + "\0").encode("utf-16-le")
 
 
-def _string_at(data: bytes, start: int, end_limit: int) -> str:
-    """A null-terminated UTF-16 string at ``start`` (within ``data[:end_limit]``)."""
-    if start < 0 or start >= end_limit:
+#: the smallest Size of an entry of each version: its fixed fields ([MS-DFSC] 2.2.5.1-2.2.5.4;
+#: V3/V4 up to the offsets, which a NameListReferral entry ends with)
+_MIN_SIZE = {1: 8, 2: 22, 3: 18, 4: 18}
+
+
+def _string_at(data: bytes, start: int, lo: int, hi: int) -> str:
+    """The null-terminated UTF-16 string at ``start``, which must lie in ``data[lo:hi]``."""
+    if start < lo or start >= hi:
         raise ProtocolError("DFS referral string offset out of range")
     i = start
-    while i + 1 < end_limit:
+    while i + 1 < hi:
         if data[i] == 0 and data[i + 1] == 0:
             return data[start:i].decode("utf-16-le", errors="strict")
         i += 2
@@ -80,22 +86,27 @@ def _string_at(data: bytes, start: int, end_limit: int) -> str:
 
 
 def decode_response(data: bytes, request_path: str) -> ReferralResponse:
-    """RESP_GET_DFS_REFERRAL ([MS-DFSC] 2.2.4) with V1-V4 entries (2.2.5)."""
+    """RESP_GET_DFS_REFERRAL ([MS-DFSC] 2.2.4) with V1-V4 entries (2.2.5). The entries
+    follow the header back to back, the strings they point to follow the entries: an entry
+    or a string outside its place (truncated, overlapping, out of range) is a ProtocolError."""
     data = bytes(data)
     if len(data) < _RESP_HEADER.size:
         raise ProtocolError("DFS referral response too short")
     consumed, count, flags = _RESP_HEADER.unpack_from(data)
+    entries = []
     pos = _RESP_HEADER.size
-    referrals = []
+    for _ in range(count):
+        if pos + _ENTRY_HEADER.size > len(data):
+            raise ProtocolError("DFS referral entry truncated")
+        version, size, _server_type, entry_flags = _ENTRY_HEADER.unpack_from(data, pos)
+        if version not in _MIN_SIZE:
+            raise ProtocolError("DFS referral version %d unknown" % version)
+        if size < _MIN_SIZE[version] or pos + size > len(data):
+            raise ProtocolError("DFS referral entry size out of range")
+        entries.append((pos, size, version, entry_flags))
+        pos += size
     try:
-        for _ in range(count):
-            version, size, _server_type, entry_flags = _ENTRY_HEADER.unpack_from(data, pos)
-            if size < _ENTRY_HEADER.size or pos + size > len(data):
-                raise ProtocolError("DFS referral entry size out of range")
-            referrals.append(_entry(data, pos, version, entry_flags, request_path))
-            pos += size
-    except struct.error:
-        raise ProtocolError("DFS referral entry truncated") from None
+        referrals = [_entry(data, e, pos, request_path) for e in entries]
     except UnicodeDecodeError:
         raise ProtocolError("DFS referral string is not UTF-16") from None
     # PathConsumed counts bytes of the UTF-16 request name ([MS-DFSC] 2.2.4)
@@ -103,21 +114,20 @@ def decode_response(data: bytes, request_path: str) -> ReferralResponse:
     return ReferralResponse(chars, flags, tuple(r for r in referrals if r is not None))
 
 
-def _entry(data: bytes, pos: int, version: int, flags: int, request_path: str) -> Optional[Referral]:
-    if version == 1:  # ShareName inline after the 8-byte header
-        target = _string_at(data, pos + 8, len(data))
-        return Referral(1, request_path, target, 0, flags)
+def _entry(data: bytes, entry, strings: int, request_path: str) -> Optional[Referral]:
+    """One entry; ``strings``: where the string area after the entries starts."""
+    pos, size, version, flags = entry
+    if version == 1:  # ShareName inside the entry, after its 8-byte header
+        return Referral(1, request_path, _string_at(data, pos + 8, pos + 8, pos + size), 0, flags)
     if version == 2:
         _p, ttl, dfs_off, _alt, net_off = struct.unpack_from("<IIHHH", data, pos + 8)
-    elif version in (3, 4):
+    else:
         ttl, = struct.unpack_from("<I", data, pos + 8)
         if flags & NAME_LIST_REFERRAL:
             return None  # a domain / DC referral: no share target
         dfs_off, _alt, net_off = struct.unpack_from("<HHH", data, pos + 12)
-    else:
-        raise ProtocolError("DFS referral version %d unknown" % version)
-    return Referral(version, _string_at(data, pos + dfs_off, len(data)),
-                    _string_at(data, pos + net_off, len(data)), ttl, flags)
+    return Referral(version, _string_at(data, pos + dfs_off, strings, len(data)),
+                    _string_at(data, pos + net_off, strings, len(data)), ttl, flags)
 
 
 def split_unc(path: str) -> Tuple[str, str, str]:
@@ -191,7 +201,10 @@ def resolve_response(resp: ReferralResponse, request_path: str) -> Tuple[Referra
 #: may cross a DFS link
 FOLLOWED = ("listPath", "listSnapshots", "getAttributes", "getSecurity", "retrieveFileFromOffset",
             "storeFileFromOffset", "createDirectory", "deleteDirectory", "deleteFiles",
-            "resetFileAttributes", "setLastWriteTime")
+            "resetFileAttributes", "setLastWriteTime", "openFile", "setSecurity", "watchDirectory")
+
+#: a referral request for a path that crosses no link fails with one of these
+_NO_LINK = (STATUS_OBJECT_PATH_NOT_FOUND, STATUS_NOT_FOUND)
 
 _hops = threading.local()
 
@@ -232,15 +245,31 @@ class Resolver:
         path with the rest of ``path`` joined, and caches the link."""
         from smb.engine import Timeout
 
-        host = conn._dfs_address[0]
-        request = "\\%s\\%s\\%s" % (host, service_name, path)
+        request = _unc(conn, service_name, path)
         wait = Timeout(timeout)
         with conn._failure("get the DFS referral of", service_name, path):
             data = conn._need_engine().get_dfs_referral(conn._tree("IPC$", wait), request, wait)
-        resp = decode_response(data, request)
-        ref, rest = resolve_response(resp, request)
+            # a malformed referral (ProtocolError) breaks the connection, as any server data
+            ref, rest = resolve_response(decode_response(data, request), request)
         self.cache.add(request[:len(request) - len(rest)], ref.target, ref.ttl)
         return _join(ref.target, rest)
+
+    def locate(self, conn, service_name: str, path: str, timeout) -> Tuple[str, str, str]:
+        """(server, share, path) serving ``path`` of ``service_name``: a link's target (from
+        the cache, else the server's referral) when it crosses one, else the path itself."""
+        hit = self.cache.lookup(_unc(conn, service_name, path))
+        if hit is not None:
+            return split_unc(_join(*hit))
+        try:
+            return split_unc(self.referral(conn, service_name, path, timeout))
+        except OperationFailure as e:
+            if e.status not in _NO_LINK:
+                raise
+        return conn._dfs_address[0], service_name, path
+
+
+def _unc(conn, service_name: str, path: str) -> str:
+    return "\\%s\\%s\\%s" % (conn._dfs_address[0], service_name, path)
 
 
 def _join(target: str, rest: str) -> str:
@@ -256,6 +285,7 @@ def _clone(conn, server: str):
     clone._trees = {}
     clone._tree_lock = threading.Lock()
     clone._tree_locks = {}
+    clone.__dict__.pop("_open_files", None)  # the files open on conn stay conn's
     clone.auth_result = None
     clone.remote_name = server.split(".")[0].upper()[:15]
     clone._mirror_state(None)
@@ -276,32 +306,142 @@ def _follow(method):
     def followed(self, service_name, path, *args, **kwargs):
         timeout = kwargs.get("timeout", 30)
         res = resolver(self)
-        host = self._dfs_address[0] if getattr(self, "_dfs_address", None) else None
-        if host is not None:
-            hit = res.cache.lookup("\\%s\\%s\\%s" % (host, service_name, _backslashes(path)))
-            if hit is not None:
-                return _retry(self, res, name, hit[0], hit[1], args, kwargs, timeout)
-        try:
+        if getattr(self, "_dfs_address", None) is None:
             return method(self, service_name, path, *args, **kwargs)
+        hit = res.cache.lookup(_unc(self, service_name, _backslashes(path)))
+        if hit is not None:
+            return _call_at(self, res, name, split_unc(_join(*hit)), (), args, kwargs, timeout)
+        kept = _Kept.wrap(self, name, service_name, path, args, kwargs, timeout)
+        try:
+            return method(self, service_name, path, *kept.args, **kept.kwargs)
         except OperationFailure as e:
-            if e.status != STATUS_PATH_NOT_COVERED or host is None:
+            if e.status != STATUS_PATH_NOT_COVERED:
                 raise
         target = res.referral(self, service_name, _backslashes(path), timeout)
-        return _retry(self, res, name, target, "", args, kwargs, timeout)
+        args, kwargs = kept.again()
+        return _call_at(self, res, name, split_unc(target), (), args, kwargs, timeout)
 
     return followed
 
 
-def _retry(conn, res, name, target, rest, args, kwargs, timeout):
+class _Kept:
+    """The arguments of a first attempt that may be made again on a link target. A store's
+    source file is read before the server answers its CREATE (one compound sends CREATE and
+    the first WRITE): what the attempt read is kept, at most ``limit`` bytes (a store reads
+    at most two chunks ahead of that answer), and read first by the next attempt."""
+
+    def __init__(self, args, kwargs, source=None, limit=0):
+        self.args, self.kwargs, self._source, self._limit = args, kwargs, source, limit
+        self._kept = bytearray()
+        self._complete = True
+
+    @classmethod
+    def wrap(cls, conn, name, service_name, path, args, kwargs, timeout) -> "_Kept":
+        if name != "storeFileFromOffset" or not _in_dfs(conn, service_name, path, timeout):
+            return cls(args, kwargs)
+        engine = conn._need_engine()
+        kept = cls(args, kwargs, args[0] if args else kwargs["file_obj"],
+                   2 * max(engine.write_chunk, engine.max_write_size))
+        if args:
+            kept.args = (kept,) + tuple(args[1:])
+        else:
+            kept.kwargs = dict(kwargs, file_obj=kept)
+        return kept
+
+    def read(self, n=-1):
+        data = self._source.read(n)
+        if self._complete:
+            self._kept += data
+            if len(self._kept) > self._limit:
+                self._kept, self._complete = bytearray(), False
+        return data
+
+    def again(self):
+        """The arguments for the next attempt."""
+        if self._source is None:
+            return self.args, self.kwargs
+        if not self._complete:  # cannot happen: a store reads less ahead of its CREATE
+            raise OperationFailure("DFS: the source read before the referral cannot be read again", [],
+                                   status=STATUS_PATH_NOT_COVERED)
+        replay = _Replay(bytes(self._kept), self._source)
+        if "file_obj" in self.kwargs:
+            return self.args, dict(self.kwargs, file_obj=replay)
+        return (replay,) + tuple(self.args[1:]), self.kwargs
+
+
+def _in_dfs(conn, service_name: str, path: str, timeout) -> bool:
+    """Whether ``service_name`` is a DFS share (only those answer STATUS_PATH_NOT_COVERED);
+    failures as those of the store of ``path``."""
+    from smb.engine import Timeout
+
+    with conn._failure("store", service_name, path):
+        return bool(conn._tree(service_name, Timeout(timeout)).dfs_prefix)
+
+
+class _Replay:
+    """``read`` giving ``head`` first, then ``source``'s data."""
+
+    def __init__(self, head: bytes, source):
+        self._head, self._source = memoryview(head), source
+
+    def read(self, n=-1):
+        if not len(self._head):
+            return self._source.read(n)
+        if n is None or n < 0:
+            out, self._head = bytes(self._head) + self._source.read(), memoryview(b"")
+            return out
+        out, self._head = bytes(self._head[:n]), self._head[n:]
+        return out
+
+
+def _follow_rename(method):
+    """rename(service_name, old_path, new_path, ...): both paths must lie on the same target
+    (a server and share); a rename from one target to another is refused with
+    STATUS_NOT_SAME_DEVICE, as a server refuses a rename across volumes."""
+
+    @functools.wraps(method)
+    def rename(self, service_name, old_path, new_path, *args, **kwargs):
+        timeout = kwargs.get("timeout", 30)
+        res = resolver(self)
+        if getattr(self, "_dfs_address", None) is None:
+            return method(self, service_name, old_path, new_path, *args, **kwargs)
+        old, new = _backslashes(old_path), _backslashes(new_path)
+        if res.cache.lookup(_unc(self, service_name, old)) is None \
+                and res.cache.lookup(_unc(self, service_name, new)) is None:
+            try:
+                return method(self, service_name, old_path, new_path, *args, **kwargs)
+            except OperationFailure as e:
+                if e.status != STATUS_PATH_NOT_COVERED:
+                    raise
+                failure = e
+        else:
+            failure = None
+        src = res.locate(self, service_name, old, timeout)
+        dst = res.locate(self, service_name, new, timeout)
+        if (src[0].lower(), src[1].lower()) != (dst[0].lower(), dst[1].lower()):
+            raise OperationFailure("DFS: cannot rename '%s' to '%s' on share '%s': they lie on "
+                                   "different targets (\\\\%s\\%s and \\\\%s\\%s)"
+                                   % ((old_path, new_path, service_name) + src[:2] + dst[:2]), [],
+                                   status=STATUS_NOT_SAME_DEVICE)
+        if failure is not None and (src[1], src[2], dst[2]) == (service_name, old, new):
+            raise failure  # neither path crosses a link: the server's own answer
+        return _call_at(self, res, "rename", src[:2], (src[2], dst[2]), args, kwargs, timeout)
+
+    return rename
+
+
+def _call_at(conn, res, name, location, more_paths, args, kwargs, timeout):
+    """``name`` on the connection serving ``location`` (server, share[, path]), one hop more
+    (at most MAX_HOPS: a chain of referrals longer than that is a loop)."""
     depth = getattr(_hops, "depth", 0)
     if depth >= MAX_HOPS:
-        raise OperationFailure("DFS: more than %d referrals (a loop?) at '%s'" % (MAX_HOPS, target),
-                               [], status=STATUS_PATH_NOT_COVERED)
-    server, share, path = split_unc(_join(target, rest))
+        raise OperationFailure("DFS: more than %d referrals (a loop?) at '\\\\%s'"
+                               % (MAX_HOPS, "\\".join(location)), [], status=STATUS_PATH_NOT_COVERED)
+    server, share, paths = location[0], location[1], tuple(location[2:]) + tuple(more_paths)
     other = res.connection(conn, server, timeout)
     _hops.depth = depth + 1
     try:
-        return getattr(other, name)(share, path, *args, **kwargs)
+        return getattr(other, name)(share, *paths, *args, **kwargs)
     finally:
         _hops.depth = depth
 
@@ -314,3 +454,4 @@ def install(cls) -> None:
     """Make ``cls``'s path operations follow DFS links."""
     for name in FOLLOWED:
         setattr(cls, name, _follow(getattr(cls, name)))
+    cls.rename = _follow_rename(cls.rename)

@@ -154,6 +154,17 @@ class Tree:
     capabilities: int = 0
     maximal_access: int = 0
     encrypt: bool = False
+    #: 'server\\share' when the share is in DFS ([MS-SMB2] 3.2.5.5 TreeConnect.IsDfsShare,
+    #: [MS-CIFS] 3.2.5.x SMB_SHARE_IS_IN_DFS): its paths then go on the wire in full, with the
+    #: DFS flag in the header (:meth:`wire_path`); "" for any other share
+    dfs_prefix: str = ""
+
+    def wire_path(self, path: str) -> str:
+        """``path`` (relative to the share) as a request names it: 'server\\share\\path' on
+        a DFS share ([MS-DFSC] 2.2.1, [MS-SMB2] 2.2.13 NameOffset), else ``path`` itself."""
+        if not self.dfs_prefix:
+            return path
+        return self.dfs_prefix + "\\" + path if path else self.dfs_prefix
 
 
 @dataclass

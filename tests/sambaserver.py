@@ -208,8 +208,8 @@ class _Daemon:
     #: the daemon's name in error messages
     daemon_name = "smbd"
 
-    def _wait_port(self, port: int, timeout: float) -> None:
-        """Until 127.0.0.1:``port`` accepts connections; SambaUnavailable (with the log's end)
+    def _wait_port(self, port: int, timeout: float, host: str = "127.0.0.1") -> None:
+        """Until ``host``:``port`` accepts connections; SambaUnavailable (with the log's end)
         if the daemon exits first or the timeout passes."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -217,7 +217,7 @@ class _Daemon:
                 raise SambaUnavailable("%s exited with %s:\n%s" % (self.daemon_name, self.proc.returncode,
                                                                    self.log_tail()))
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                with socket.create_connection((host, port), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.05)
@@ -247,11 +247,17 @@ class _Daemon:
 class SambaServer(_Daemon):
     """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
 
-    def __init__(self, variant: str = "default", extra_conf: Optional[dict] = None):
+    def __init__(self, variant: str = "default", extra_conf: Optional[dict] = None, *,
+                 host: str = "127.0.0.1", ports: Optional[tuple] = None):
+        """``host``: the loopback address to listen on (127.0.0.1: the ``lo`` interface;
+        another 127/8 address, e.g. 127.0.0.2, is bound alone, so that a second server can
+        use the same ``ports``, direct TCP and NetBIOS, as the first one)."""
         if variant not in VARIANTS:
             raise ValueError("unknown variant %r (one of %s)" % (variant, ", ".join(VARIANTS)))
         self.variant = variant
         self.extra_conf = extra_conf or {}
+        self.host = host
+        self.ports = ports
         self.proc: Optional[subprocess.Popen] = None
         self.base: Optional[str] = None
         self.info: Optional[ServerInfo] = None
@@ -273,9 +279,12 @@ class SambaServer(_Daemon):
         os.makedirs(guest_dir)
         os.chmod(guest_dir, 0o777)
         self._make_snapshots(shadow, uid, gid)
-        port, nb_port = _free_port(), _free_port()
-        while nb_port == port:
-            nb_port = _free_port()
+        if self.ports is not None:
+            port, nb_port = self.ports
+        else:
+            port, nb_port = _free_port(), _free_port()
+            while nb_port == port:
+                nb_port = _free_port()
         conf = os.path.join(self.base, "smb.conf")
         with open(conf, "w") as f:
             f.write(self._config(share, shadow, port, nb_port))
@@ -286,9 +295,9 @@ class SambaServer(_Daemon):
         if r.returncode != 0:
             raise SambaUnavailable("smbpasswd failed: %s" % r.stdout.decode(errors="replace"))
         self._spawn([smbd, "-s", conf, "-F", "--no-process-group", "--debug-stdout", "-d", "1"])
-        self._wait_port(port, timeout)
-        self._wait_port(nb_port, timeout)
-        self.info = ServerInfo(host="127.0.0.1", port=port, netbios_port=nb_port, user=TEST_USER,
+        self._wait_port(port, timeout, self.host)
+        self._wait_port(nb_port, timeout, self.host)
+        self.info = ServerInfo(host=self.host, port=port, netbios_port=nb_port, user=TEST_USER,
                                password=TEST_PASSWORD, share=TEST_SHARE, server_name="SMBPYTEST",
                                variant=self.variant, shadow_share=SHADOW_SHARE, share_path=share,
                                extra={"shadow_path": shadow, "conf": conf,
@@ -317,7 +326,7 @@ class SambaServer(_Daemon):
             "workgroup": "WORKGROUP",
             "netbios name": "SMBPYTEST",
             "server role": "standalone server",
-            "interfaces": "lo",
+            "interfaces": "lo" if self.host == "127.0.0.1" else "%s/8" % self.host,
             "bind interfaces only": "yes",
             "smb ports": "%d %d" % (port, nb_port),
             "disable netbios": "yes",

@@ -118,8 +118,9 @@ class Connection(Multiplexer):
         self.take_turn(take, deadline)
 
     def send(self, req, tid: int = 0, *, deadline: Optional[float] = None, mid: Optional[int] = None,
-             expect_response: bool = True) -> int:
-        """Send ``req`` (a messages tuple); returns its MID."""
+             expect_response: bool = True, dfs: bool = False) -> int:
+        """Send ``req`` (a messages tuple); returns its MID. ``dfs``: its path names are DFS
+        paths (SMB_FLAGS2_DFS, [MS-CIFS] 2.2.3.1)."""
         self.check_usable()
         if deadline is None:
             deadline = time.monotonic() + 60
@@ -139,7 +140,8 @@ class Connection(Multiplexer):
                         self.seq += 2 if expect_response else 1
                     if expect_response:
                         self._pending[mid] = _Pending(mid, seq, req[0], tid)
-                bufs = M.assemble(req, flags2=self.flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
+                flags2 = self.flags2 | H.SMB_FLAGS2_DFS if dfs else self.flags2
+                bufs = M.assemble(req, flags2=flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
                 if self.signing_key is not None:
                     signing.sign(self.signing_key, seq, bufs)
                 if log.isEnabledFor(DEBUG):
@@ -249,10 +251,10 @@ class Connection(Multiplexer):
                 except Exception:
                     pass
 
-    def request(self, req, tid: int, timeout, *, ok=(0,), what: str = "") -> H.Response:
+    def request(self, req, tid: int, timeout, *, ok=(0,), what: str = "", dfs: bool = False) -> H.Response:
         """Send ``req`` and wait for its response (``timeout``: a :class:`smb.engine.Timeout`);
         raise OperationFailure unless the status is in ``ok``."""
-        mid = self.send(req, tid, deadline=timeout.deadline())
+        mid = self.send(req, tid, deadline=timeout.deadline(), dfs=dfs)
         try:
             resp = self.receive(mid, timeout.deadline())
         except SMBTimeout:
@@ -266,13 +268,13 @@ class Connection(Multiplexer):
 
     # --- transactions --------------------------------------------------------------------
     def transact(self, req, tid: int, timeout, *, max_param: int, max_data: int,
-                 nt: bool = False, what: str = "", ok=(0,)):
+                 nt: bool = False, what: str = "", ok=(0,), dfs: bool = False):
         """Run one TRANSACTION / TRANSACTION2 / NT_TRANSACT; returns ``(assembler, status)``.
 
         Statuses in ``ok`` (and STATUS_BUFFER_OVERFLOW, whose data is valid) are accepted;
         each response part gets its own wait of ``timeout``."""
         self._check_size(req)
-        mid = self.send(req, tid, deadline=timeout.deadline())
+        mid = self.send(req, tid, deadline=timeout.deadline(), dfs=dfs)
         asm = T.Assembler(nt, max_param, max_data)
         try:
             while True:

@@ -60,9 +60,10 @@ def _resolve_password(password) -> str:
     return password or ""
 
 
-def _path(path: str) -> str:
-    """SMB1 paths are rooted: 'a\\b' -> '\\a\\b', '' -> '\\'."""
-    return "\\" + path.lstrip("\\")
+def _path(tree: E.Tree, path: str) -> str:
+    """SMB1 paths are rooted: 'a\\b' -> '\\a\\b', '' -> '\\'; on a DFS share they are
+    DFS paths, '\\server\\share\\a\\b' ([MS-CIFS] 2.2.1.1.2, 3.2.4.x)."""
+    return "\\" + tree.wire_path(path.lstrip("\\"))
 
 
 class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Engine):
@@ -279,8 +280,12 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
         resp = self.conn.request(M.tree_connect(path, unicode=self.unicode), 0, timeout,
                                  what="tree connect to %s" % share)
         optional, service, _fs = M.parse_tree_connect(resp)
+        # TreeConnect.IsDfsShare ([MS-CIFS] 3.2.5.x): CAP_DFS and SMB_SHARE_IS_IN_DFS; its
+        # paths are named from the server by the address the client connected to
+        dfs = self.capabilities & H.CAP_DFS and optional & H.SMB_SHARE_IS_IN_DFS
+        host = getattr(self.conn.transport, "host", "") or server
         return E.Tree(tree_id=resp.tid, share_name=share, share_type=M.share_type(service),
-                      share_flags=optional)
+                      share_flags=optional, dfs_prefix="%s\\%s" % (host, share) if dfs else "")
 
     def tree_disconnect(self, tree: E.Tree, timeout: E.Timeout) -> None:
         self.conn.request(M.tree_disconnect(), tree.tree_id, timeout, what="tree disconnect")
@@ -289,10 +294,11 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
     def create(self, tree: E.Tree, path: str, *, desired_access: int, file_attributes: int = 0,
                share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
                timeout: E.Timeout) -> E.OpenResult:
-        req = M.nt_create(_path(path), desired_access=desired_access, file_attributes=file_attributes,
+        req = M.nt_create(_path(tree, path), desired_access=desired_access, file_attributes=file_attributes,
                           share_access=share_access, create_disposition=create_disposition,
                           create_options=create_options, unicode=self.unicode)
-        resp = self.conn.request(req, tree.tree_id, timeout, what="create %s" % path)
+        resp = self.conn.request(req, tree.tree_id, timeout, what="create %s" % path,
+                                 dfs=bool(tree.dfs_prefix))
         r = M.parse_nt_create(resp)
         return E.OpenResult(file_id=r.fid, create_action=r.create_action,
                             creation_time=r.creation_time, last_access_time=r.last_access_time,
@@ -369,7 +375,7 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
 
     # --- directories --------------------------------------------------------------------------
     def list_directory(self, tree: E.Tree, path: str, pattern: str, timeout: E.Timeout) -> Iterator[memoryview]:
-        search = _path(path).rstrip("\\") + "\\" + (pattern or "*")
+        search = _path(tree, path).rstrip("\\") + "\\" + (pattern or "*")
         max_data = 0xFFFF - 512
         # entries with FileId ([MS-SMB] 2.2.8.1.3) unless the server refused that level once
         with_id = self.listing_class == fscc.FileIdBothDirectoryInformation
@@ -382,7 +388,7 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
             asm, _st = self.conn.transact(T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10,
                                                    max_data=max_data),
                                           tree.tree_id, timeout, max_param=10, max_data=max_data,
-                                          what="list %s" % search)
+                                          what="list %s" % search, dfs=bool(tree.dfs_prefix))
         except OperationFailure as e:
             if with_id and e.status in (STATUS_INVALID_LEVEL, STATUS_NOT_SUPPORTED, STATUS_INVALID_PARAMETER):
                 self.listing_class = fscc.FileBothDirectoryInformation
@@ -496,31 +502,33 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
 
     # --- extras: the path-based SMB1 commands ---------------------------------------------------
     def delete_path(self, tree: E.Tree, path: str, timeout: E.Timeout, search_attributes: int = 0x06) -> None:
-        self.conn.request(M.delete(_path(path), search_attributes, unicode=self.unicode),
-                          tree.tree_id, timeout, what="delete %s" % path)
+        self.conn.request(M.delete(_path(tree, path), search_attributes, unicode=self.unicode),
+                          tree.tree_id, timeout, what="delete %s" % path, dfs=bool(tree.dfs_prefix))
 
     def rename_path(self, tree: E.Tree, old: str, new: str, timeout: E.Timeout) -> None:
-        self.conn.request(M.rename(_path(old), _path(new), unicode=self.unicode), tree.tree_id,
-                          timeout, what="rename %s" % old)
+        self.conn.request(M.rename(_path(tree, old), _path(tree, new), unicode=self.unicode),
+                          tree.tree_id, timeout, what="rename %s" % old, dfs=bool(tree.dfs_prefix))
 
     def create_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
-        req = T.trans2(T.TRANS2_CREATE_DIRECTORY, T.create_directory_params(_path(path), unicode=self.unicode),
+        req = T.trans2(T.TRANS2_CREATE_DIRECTORY,
+                       T.create_directory_params(_path(tree, path), unicode=self.unicode),
                        max_param=2, max_data=0)
-        self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0, what="mkdir %s" % path)
+        self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0, what="mkdir %s" % path,
+                           dfs=bool(tree.dfs_prefix))
 
     def delete_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
-        self.conn.request(M.delete_directory(_path(path), unicode=self.unicode), tree.tree_id,
-                          timeout, what="rmdir %s" % path)
+        self.conn.request(M.delete_directory(_path(tree, path), unicode=self.unicode), tree.tree_id,
+                          timeout, what="rmdir %s" % path, dfs=bool(tree.dfs_prefix))
 
     def check_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
-        self.conn.request(M.check_directory(_path(path), unicode=self.unicode), tree.tree_id,
-                          timeout, what="check directory %s" % path)
+        self.conn.request(M.check_directory(_path(tree, path), unicode=self.unicode), tree.tree_id,
+                          timeout, what="check directory %s" % path, dfs=bool(tree.dfs_prefix))
 
     def query_path_info(self, tree: E.Tree, path: str, info_class: int, timeout: E.Timeout) -> bytes:
         level = self._level(info_class, _NATIVE_QUERY_FILE)
         req = T.trans2(T.TRANS2_QUERY_PATH_INFORMATION,
-                       T.query_path_info_params(level, _path(path), unicode=self.unicode),
+                       T.query_path_info_params(level, _path(tree, path), unicode=self.unicode),
                        max_param=2, max_data=0xFFFF - 512)
         asm, _st = self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0xFFFF - 512,
-                                      what="query path info %s" % path)
+                                      what="query path info %s" % path, dfs=bool(tree.dfs_prefix))
         return bytes(asm.data)

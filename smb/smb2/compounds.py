@@ -66,7 +66,7 @@ class Compounds(EngineMixin):
                     ok=(C.STATUS_SUCCESS,)):
         """Send CREATE [+ item] + CLOSE; returns ``(OpenResult, item's request or None)``
         once every status of the chain is checked (the first failure raised)."""
-        items = [(C.CREATE, M.create_request(path, **create_args), None, 1)]
+        items = [(C.CREATE, M.create_request(tree.wire_path(path), **create_args), None, 1)]
         if item is not None:
             items.append(item)
         items.append((C.CLOSE, M.close_request(M.RELATED_FILE_ID), None, 1))

@@ -142,7 +142,8 @@ class Connection(Multiplexer):
         self.take_turn(take, deadline)
 
     def send(self, items, *, session=None, tree_id: int = 0, deadline: float, related: bool = False,
-             capture: bool = False, encrypt: bool = False, sign: bool = False) -> list:
+             capture: bool = False, encrypt: bool = False, sign: bool = False,
+             dfs: bool = False) -> list:
         """Send one message or a compound chain; returns its :class:`Request` objects.
 
         ``items``: ``(command, body, payload, credit_charge)`` tuples
@@ -150,6 +151,7 @@ class Connection(Multiplexer):
         ``body`` on the wire as a separate buffer (no copy). With ``related`` the chain is a
         related compound (the later requests use the FileId of the first CREATE as 0xFF..FF).
         ``sign`` signs even when the session does not require it (3.1.1 TREE_CONNECT).
+        ``dfs``: the tree is in DFS (its CREATEs carry SMB2_FLAGS_DFS_OPERATIONS).
         """
         self.check_usable()
         if _monotonic() >= deadline:
@@ -190,7 +192,7 @@ class Connection(Multiplexer):
                 credit_request = min(charges[-1] + max(0, want), MAX_CREDIT_REQUEST)
                 messages = frame_chain(items, mids, tree_id=tree_id, session_id=session_id,
                                        related=related, signer=signer, multi_credit=self.multi_credit,
-                                       credit_request=credit_request)
+                                       credit_request=credit_request, dfs=dfs)
                 if capture:
                     for req, parts in zip(reqs, messages):
                         req.sent = b"".join(bytes(p) for p in parts)

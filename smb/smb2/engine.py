@@ -80,6 +80,8 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         self.write_window = self._window(self.write_chunk)
         self.server_requires_signing = bool(neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED)
         self.server_name = server_name or config.remote_name or getattr(self.transport, "host", "") or "*SMBSERVER"
+        #: the server's name in DFS paths ([MS-DFSC] 2.2.1): the address connected to
+        self.dfs_host = getattr(self.transport, "host", "") or self.server_name
         #: Connection.CipherId (None: this connection cannot encrypt)
         self.cipher_id = cipher_for(neg, config)
         self.session: Optional[Session] = None
@@ -144,7 +146,8 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
               sign=False):
         [req] = self.conn.send([(command, body, payload, charge)], session=self.session,
                                tree_id=tree.tree_id if tree is not None else 0,
-                               deadline=timeout.deadline(), encrypt=self._encrypt(tree), sign=sign)
+                               deadline=timeout.deadline(), encrypt=self._encrypt(tree), sign=sign,
+                               dfs=tree is not None and bool(tree.dfs_prefix))
         return req
 
     def _call(self, command, body, tree, timeout: Timeout, payload=None, charge=1,
@@ -154,7 +157,8 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
 
     def _compound(self, items, tree, timeout: Timeout):
         reqs = self.conn.send(items, session=self.session, tree_id=tree.tree_id,
-                              deadline=timeout.deadline(), related=True, encrypt=self._encrypt(tree))
+                              deadline=timeout.deadline(), related=True, encrypt=self._encrypt(tree),
+                              dfs=bool(tree.dfs_prefix))
         return self.conn.wait_all(reqs, timeout.deadline(), self.session)
 
     @staticmethod
@@ -335,8 +339,11 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         self._check(req, "TREE_CONNECT to %s" % share)
         stype, sflags, caps, access = M.parse_tree_connect_response(req.response)
         encrypt = bool(sflags & C.SHAREFLAG_ENCRYPT_DATA)
+        # TreeConnect.IsDfsShare ([MS-SMB2] 3.2.5.5): paths are then named from the server
+        # by the address the client connected to (as the DFS links that lead here do)
+        prefix = "%s\\%s" % (self.dfs_host, share) if caps & C.SHARE_CAP_DFS else ""
         tree = Tree(tree_id=req.header.tree_id, share_name=share, share_type=stype, share_flags=sflags,
-                    capabilities=caps, maximal_access=access, encrypt=encrypt)
+                    capabilities=caps, maximal_access=access, encrypt=encrypt, dfs_prefix=prefix)
         if encrypt:
             # TreeConnect.EncryptData ([MS-SMB2] 3.2.5.5): impossible without a cipher and keys,
             # then the client disconnects the tree instead of using it in clear

@@ -40,7 +40,8 @@ class FileOperations(EngineMixin):
     def create(self, tree: Tree, path: str, *, desired_access: int, file_attributes: int = 0,
                share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
                timeout: Timeout) -> OpenResult:
-        body = M.create_request(path, desired_access=desired_access, file_attributes=file_attributes,
+        body = M.create_request(tree.wire_path(path), desired_access=desired_access,
+                                file_attributes=file_attributes,
                                 share_access=share_access, create_disposition=create_disposition,
                                 create_options=create_options)
         req = self._call(C.CREATE, body, tree, timeout)
@@ -81,7 +82,7 @@ class FileOperations(EngineMixin):
         page = DIR_PAGE if self.multi_credit else 65536
         pattern = pattern or "*"
         access = C.FILE_LIST_DIRECTORY | C.FILE_READ_ATTRIBUTES | C.SYNCHRONIZE
-        create = M.create_request(path, desired_access=access, share_access=7,
+        create = M.create_request(tree.wire_path(path), desired_access=access, share_access=7,
                                   create_disposition=C.FILE_OPEN, create_options=C.FILE_DIRECTORY_FILE)
         charge = self.charge(page)
         query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_ID_BOTH_DIRECTORY_INFORMATION,
@@ -121,7 +122,8 @@ class FileOperations(EngineMixin):
         access = C.DELETE | C.FILE_READ_ATTRIBUTES | C.SYNCHRONIZE
         info = fscc.rename_information(new_path, replace_if_exists, wide_root=True)
         items = [
-            (C.CREATE, M.create_request(old_path, desired_access=access, share_access=7), None, 1),
+            (C.CREATE, M.create_request(tree.wire_path(old_path), desired_access=access, share_access=7),
+             None, 1),
             (C.SET_INFO, M.set_info_request(M.RELATED_FILE_ID, INFO_FILE, fscc.FileRenameInformation,
                                             info), None, 1),
             (C.CLOSE, M.close_request(M.RELATED_FILE_ID), None, 1),
@@ -170,7 +172,8 @@ class FileOperations(EngineMixin):
                 desired_access |= C.READ_CONTROL
         length = min(output_buffer_length, self.max_transact_size)
         items = [
-            (C.CREATE, M.create_request(path, desired_access=desired_access, create_options=create_options),
+            (C.CREATE, M.create_request(tree.wire_path(path), desired_access=desired_access,
+                                        create_options=create_options),
              None, 1),
             (C.QUERY_INFO, M.query_info_request(M.RELATED_FILE_ID, info_type, info_class, length,
                                                 additional_information), None, self.charge(length)),

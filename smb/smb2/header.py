@@ -15,8 +15,9 @@ import struct
 from smb.errors import ProtocolError
 from typing import NamedTuple
 
-from smb.smb2.constants import (FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS, FLAGS_SERVER_TO_REDIR,
-                                FLAGS_SIGNED, HEADER_SIZE, SMB2_MAGIC)
+from smb.smb2.constants import (CREATE, FLAGS_ASYNC_COMMAND, FLAGS_DFS_OPERATIONS,
+                                FLAGS_RELATED_OPERATIONS, FLAGS_SERVER_TO_REDIR, FLAGS_SIGNED,
+                                HEADER_SIZE, SMB2_MAGIC)
 
 # ProtocolId, StructureSize, CreditCharge, Status/ChannelSequence, Command, CreditReq/Resp,
 # Flags, NextCommand, MessageId, (Reserved,TreeId)|AsyncId, SessionId, Signature
@@ -119,13 +120,15 @@ class RequestItem(NamedTuple):
 
 
 def frame_chain(items, message_ids, *, tree_id: int, session_id: int, related: bool,
-                signer, multi_credit: bool, credit_request: int, async_ids=None) -> list:
+                signer, multi_credit: bool, credit_request: int, async_ids=None,
+                dfs: bool = False) -> list:
     """The buffers of each request message of a chain (pure).
 
     ``message_ids[i]`` is item i's MessageId; ``credit_request`` goes to the last message
     (the others ask for their own charge); ``signer`` (or None) signs each message over its
     bytes and padding; later messages of a ``related`` chain carry
-    SMB2_FLAGS_RELATED_OPERATIONS. Returns one list of buffers per message; the header is
+    SMB2_FLAGS_RELATED_OPERATIONS; with ``dfs`` (a tree in DFS) each CREATE carries
+    SMB2_FLAGS_DFS_OPERATIONS ([MS-SMB2] 3.2.4.3: its name is a full DFS path). Returns one list of buffers per message; the header is
     a fresh bytearray, body and payload are passed through."""
     n = len(items)
     messages = []
@@ -135,6 +138,8 @@ def frame_chain(items, message_ids, *, tree_id: int, session_id: int, related: b
         last = i == n - 1
         pad = 0 if last else (8 - (length & 7)) & 7
         flags = FLAGS_RELATED_OPERATIONS if related and i else 0
+        if dfs and command == CREATE:
+            flags |= FLAGS_DFS_OPERATIONS
         if signer is not None:
             flags |= FLAGS_SIGNED
         hdr = bytearray(HEADER_SIZE)
