@@ -16,7 +16,8 @@ Design notes:
 * :meth:`Transport.send` writes one framed message with one ``sendmsg`` (header plus the
   caller's buffers, no joining); partial writes continue where they stopped.
 * :meth:`Transport.recv` reads into one reused buffer (grown when a message needs it, never
-  shrunk) and returns a memoryview of the payload that stays valid until the next ``recv``.
+  shrunk) and returns a memoryview of the payload that stays valid until the next ``recv``
+  (or for good after :meth:`Transport.detach_buffer`).
   Small messages are read with a bounded read-ahead (fewer system calls); the remainder of a
   large body is read exactly, so at most a read-ahead's worth of bytes is ever moved.
   A length above ``max_message_size`` raises :class:`smb.errors.ProtocolError` before any
@@ -400,6 +401,18 @@ class Transport:
                         self.host, self.port, got - HEADER_SIZE, n - HEADER_SIZE)
                 raise self._fail(NotConnectedError(msg))
             self._end += k
+
+    def detach_buffer(self) -> None:
+        """Leave the buffer of the messages received so far to the views of them: the
+        next :meth:`recv` reads into a new buffer of the same size (bytes already read
+        ahead move there), so that those views stay valid while later messages arrive."""
+        have = self._end - self._start
+        new = bytearray(len(self._buf))
+        new[:have] = self._view[self._start:self._end]
+        self._buf = new
+        self._view = memoryview(new)
+        self._start = 0
+        self._end = have
 
     def _make_room(self, n: int, have: int) -> None:
         size = len(self._buf)
