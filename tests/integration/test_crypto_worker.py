@@ -1,5 +1,6 @@
 """Large signed and encrypted responses checked by the connection's crypto worker
-(smb.mux: offload, smb.smb2.connection: OFFLOAD_MIN), against the private Samba.
+(smb.mux: offload, smb.smb2.connection: OFFLOAD_MIN), against the private Samba. The worker
+is only on by default with OFFLOAD_MIN_CORES cores; these tests turn it on.
 
 What these tests prove: 1 MiB READ responses really go through the worker (counted), the
 data read is the data on the server's disk, for one thread and for several threads on one
@@ -18,19 +19,22 @@ import pytest
 from smb.errors import NotConnectedError, ProtocolError
 from smb.smb2 import constants as C
 from smb.smb2.connection import OFFLOAD_MIN
+from smb.smb2.engine import SECURE_CHUNK
 from tests.integration.test_smb3_security import (  # noqa: F401 - ``server`` is a fixture
     ENCRYPTED_CASES, RW, SIGNED_CASES, _session, assert_unusable, command_of, dl, is_transform,
     server)
 
 pytestmark = pytest.mark.integration
 
-SIZE = 6 * 1024 * 1024 + 12345  # six 1 MiB READs and a short one
+SIZE = 12 * 1024 * 1024 + 12345  # six 2 MiB READs (SECURE_CHUNK) and a short one
 CASES = {c[0]: c[1:] for c in SIGNED_CASES + ENCRYPTED_CASES}
 
 
 def _count_offloaded(e):
-    """Count the messages the worker processes on ``e``'s connection."""
+    """Turn the worker on for ``e``'s connection (it is off below OFFLOAD_MIN_CORES cores)
+    and count the messages it processes."""
     conn = e.conn
+    conn.offload_min = OFFLOAD_MIN
     seen = []
     real = conn._process_offloaded
 
@@ -55,6 +59,7 @@ def test_large_transfers_through_the_worker(server, case):
     variant, conf, cfg, _dialect, _alg = CASES[case]
     info, e, _tap, tree = _session(server, variant, conf, cfg)
     seen = _count_offloaded(e)
+    assert e.read_chunk == SECURE_CHUNK
     fid, content = _file(e, tree, info, "big.bin")
     got = bytearray()
     assert e.read_to(tree, fid, 0, -1, got.extend, dl()) == SIZE
@@ -134,13 +139,14 @@ def test_threads_share_the_worker(server, case):
         t.join(120)
     assert not errors
     assert all(results[i] == files[i][1] for i in range(4))
-    assert len([n for n in seen if n >= OFFLOAD_MIN]) >= 4 * 2 * 3
+    assert len([n for n in seen if n >= OFFLOAD_MIN]) >= 4 * 2 * 2  # 2 MiB + 1 MiB per read
     e.close()
 
 
 def test_tampered_response_with_threads_waiting(server):
     variant, conf, cfg, _dialect, _alg = CASES["gmac-3.1.1"]
     info, e, tap, tree = _session(server, variant, conf, cfg)
+    _count_offloaded(e)
     files = [_file(e, tree, info, "tt%d.bin" % i) for i in range(3)]
     tap.arm(64 + 16 + 4096, _third_large(lambda m: command_of(m) == C.READ))
     outcomes = {}
