@@ -41,8 +41,6 @@ MAX_IO_SIZE = 8 * 1024 * 1024  # the transport's buffer allows 8 MiB payloads (+
 MAX_SESSION_SETUP_LEGS = 8
 #: bytes per READ/WRITE of a pipelined transfer, and requests in flight per transfer at most
 CHUNK = 1024 * 1024
-#: READ / WRITE size on a signed or encrypted session
-SECURE_CHUNK = 2 * 1024 * 1024
 WINDOW = 8
 _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0: "3.0",
                   C.DIALECT_3_0_2: "3.0.2", C.DIALECT_3_1_1: "3.1.1"}
@@ -76,7 +74,10 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         self.max_read_size = min(neg.max_read_size, cap)
         self.max_write_size = min(neg.max_write_size, cap)
         self.max_transact_size = min(neg.max_transact_size, cap)
-        self._set_chunks(CHUNK)
+        self.read_chunk = min(self.max_read_size, CHUNK)
+        self.write_chunk = min(self.max_write_size, CHUNK)
+        self.read_window = self._window(self.read_chunk)
+        self.write_window = self._window(self.write_chunk)
         self.server_requires_signing = bool(neg.security_mode & C.NEGOTIATE_SIGNING_REQUIRED)
         self.server_name = server_name or config.remote_name or getattr(self.transport, "host", "") or "*SMBSERVER"
         #: Connection.CipherId (None: this connection cannot encrypt)
@@ -134,13 +135,6 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         s = self.session
         return s is not None and (s.encrypt_data or (tree is not None and (
             tree.encrypt or tree.tree_id in s.encrypted_trees)))
-
-    def _set_chunks(self, chunk: int) -> None:
-        """READ / WRITE sizes of the transfers and their windows."""
-        self.read_chunk = min(self.max_read_size, chunk)
-        self.write_chunk = min(self.max_write_size, chunk)
-        self.read_window = self._window(self.read_chunk)
-        self.write_window = self._window(self.write_chunk)
 
     def _window(self, chunk: int) -> int:
         """Requests in flight per transfer: at most WINDOW, and a fair share of the credits."""
@@ -308,10 +302,6 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
                                          "offers no cipher" % self.dialect)
             if self.conn.encryption is None:
                 self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
-        if session.signing_required or session.encrypt_data:
-            # each message costs a MAC or cipher set-up and a signed request: fewer, larger
-            # ones (the bytes in flight stay within the same credits)
-            self._set_chunks(SECURE_CHUNK)
 
     def logoff(self, timeout: Timeout, wait: bool = True) -> None:
         if self.session is None:
