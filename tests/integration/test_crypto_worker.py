@@ -11,6 +11,7 @@ the ones after it), and the connection refuses any further use. [MS-SMB2] 3.2.5.
 signed response is verified before it is used) and 3.2.5.1.1.1 (decryption).
 """
 
+import io
 import os
 import threading
 
@@ -66,19 +67,21 @@ def test_large_transfers_through_the_worker(server, case):
     # and the other way: what we write (signed / encrypted part by part) lands on the disk
     data = os.urandom(3 * 1024 * 1024 + 7)
     w = e.create(tree, "up.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
-    pos = [0]
-
-    def source(n):
-        chunk = data[pos[0]:pos[0] + n]
-        pos[0] += len(chunk)
-        return chunk
-
-    assert e.write_from(tree, w.file_id, 0, source, dl()) == len(data)
+    assert e.write_from(tree, w.file_id, 0, io.BytesIO(data).read, dl()) == len(data)
     e.close_file(tree, w.file_id, dl())
     with open(os.path.join(info.share_path, "up.bin"), "rb") as f:
         assert f.read() == data
     assert e.echo(b"x", dl()) == b"x"  # small messages after the worker's are still fine
     e.close()
+
+
+def _run_threads(target, n):
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a thread hangs"
 
 
 def _third_large(pred):
@@ -130,11 +133,7 @@ def test_threads_share_the_worker(server, case):
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    _run_threads(reader, 4)
     assert not errors
     assert all(results[i] == files[i][1] for i in range(4))
     assert len([n for n in seen if n >= OFFLOAD_MIN]) >= 4 * 2 * 3
@@ -157,11 +156,7 @@ def test_tampered_response_with_threads_waiting(server):
         except (ProtocolError, NotConnectedError) as exc:
             outcomes[i] = (type(exc).__name__, bytes(got))
 
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    _run_threads(reader, 3)
     assert len(outcomes) == 3
     kinds = [k for k, _ in outcomes.values()]
     for i, (kind, got) in outcomes.items():
