@@ -235,9 +235,9 @@ class Multiplexer:
             while True:
                 with cv:
                     while True:
-                        self.check_usable()
-                        if ready():
+                        if ready():  # done and checked: the worker may have failed on a later one
                             return
+                        self.check_usable()
                         if (self._reader is None and self._pinned_by in (None, me)
                                 and len(self._offloaded) < MAX_OFFLOADED):
                             self._reader = me
