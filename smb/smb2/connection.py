@@ -12,7 +12,9 @@ Concurrency: the reader role, pinned views, turns and the broken state come from
 :class:`smb.mux.Multiplexer`. Credits are reserved first, in arrival order; then, under the
 send lock, message ids are allocated, the chain is framed, signed, encrypted (nonces come
 from one generator) and written with one ``send``: message ids and nonces are unique and the
-bytes of two chains never interleave.
+bytes of two chains never interleave. With cores to spare (``OFFLOAD_MIN_CORES``), a signed
+or encrypted response of ``OFFLOAD_MIN`` bytes or more is checked or decrypted by the crypto
+worker of :mod:`smb.mux` while the reader reads on; it is dispatched, in order, only after.
 
 Security policy enforced here: a request on a session with EncryptData or a tree with
 TreeConnect.EncryptData is never sent in clear; a response to an encrypted request must be
