@@ -16,7 +16,8 @@ Design notes:
 * :meth:`Transport.send` writes one framed message with one ``sendmsg`` (header plus the
   caller's buffers, no joining); partial writes continue where they stopped.
 * :meth:`Transport.recv` reads into one reused buffer (grown when a message needs it, never
-  shrunk) and returns a memoryview of the payload that stays valid until the next ``recv``.
+  shrunk) and returns a memoryview of the payload that stays valid until the next ``recv``
+  (or for good after :meth:`Transport.detach_buffer`).
   Small messages are read with a bounded read-ahead (fewer system calls); the remainder of a
   large body is read exactly, so at most a read-ahead's worth of bytes is ever moved.
   A length above ``max_message_size`` raises :class:`smb.errors.ProtocolError` before any
@@ -32,6 +33,7 @@ from __future__ import annotations
 import math
 import select
 import socket
+import sys
 import time
 from typing import Optional, Tuple
 
@@ -50,6 +52,10 @@ _HAS_POLL = hasattr(select, "poll")
 _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
 _monotonic = time.monotonic
 _encode_header = framing.encode_header
+#: detached buffers remembered for reuse (CPython: a buffer is free when only the transport
+#: refers to it)
+_MAX_DETACHED = 3
+_getrefcount = getattr(sys, "getrefcount", None)
 
 
 def default_my_name() -> str:
@@ -132,6 +138,7 @@ class Transport:
         self._closed = False
         self._buf = bytearray(DEFAULT_RECV_BUFFER)
         self._view = memoryview(self._buf)
+        self._detached: list = []  # buffers given up by detach_buffer(), reused once free
         self._start = 0  # first unread byte
         self._end = 0  # end of received bytes
         self._attach(sock)
@@ -400,6 +407,33 @@ class Transport:
                         self.host, self.port, got - HEADER_SIZE, n - HEADER_SIZE)
                 raise self._fail(NotConnectedError(msg))
             self._end += k
+
+    def detach_buffer(self) -> None:
+        """Leave the buffer of the messages received so far to the views of them: the
+        next :meth:`recv` reads into a new buffer of the same size (bytes already read
+        ahead move there), so that those views stay valid while later messages arrive."""
+        have = self._end - self._start
+        new = self._spare_buffer(len(self._buf))
+        new[:have] = self._view[self._start:self._end]
+        self._detached.append(self._buf)
+        if len(self._detached) > _MAX_DETACHED:
+            del self._detached[0]  # forgotten here; freed once its views are gone
+        self._buf = new
+        self._view = memoryview(new)
+        self._start = 0
+        self._end = have
+
+    def _spare_buffer(self, size: int) -> bytearray:
+        """A detached buffer of ``size`` bytes that nothing refers to any more (reused: no
+        allocation, no page faults), else a new one."""
+        if _getrefcount is not None:
+            for i in range(len(self._detached)):  # (not enumerate: its tuple holds a reference)
+                buf = self._detached[i]
+                # referenced only by the list, ``buf`` and the call's argument: no view left
+                if len(buf) == size and _getrefcount(buf) <= 3:
+                    del self._detached[i]
+                    return buf
+        return bytearray(size)
 
     def _make_room(self, n: int, have: int) -> None:
         size = len(self._buf)

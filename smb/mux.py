@@ -18,6 +18,17 @@ owner itself may read on: its views are copied first.
 Turns: credits (SMB2) and MID slots (SMB1) are handed out first come, first served
 (:meth:`take_turn`), so a long transfer cannot starve a short request.
 
+Offloading: a dialect may hand a large signed or encrypted message to the connection's
+*crypto worker* (:meth:`offload`) instead of dispatching it: the worker thread checks the
+signature or decrypts (pycryptodome's C code runs without the GIL) while the reader reads
+the next message into a new buffer, then dispatches it under the lock. Nothing of an
+offloaded message -- data, status, credits -- reaches anyone before its check passed, and
+messages are dispatched in the order they came: once one is queued, the ones after it queue
+behind it. At most ``MAX_OFFLOADED`` messages wait (the reader pauses meanwhile), and a
+reader with messages queued reads in short slices, so that it sees the worker's results
+even when nothing more arrives. A failure in the worker breaks the connection; the first
+thread to notice gets the worker's ProtocolError itself.
+
 Failure: :meth:`fail` marks the connection broken, closes the transport (which wakes a
 reader blocked in ``poll``) and wakes every waiter: each raises NotConnectedError. A
 timeout ends one thread's wait, never the connection.
@@ -33,6 +44,15 @@ from smb.errors import NotConnectedError, ProtocolError, SMBTimeout
 
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
+#: messages handed to the crypto worker and not yet dispatched, at most
+MAX_OFFLOADED = 2
+#: a message at least this long is moved out of the transport buffer by detaching the
+#: buffer (no copy); shorter ones are copied
+_DETACH_MIN = 64 * 1024
+#: the longest a reader with offloaded messages pending blocks in one read (seconds)
+_READ_SLICE = 0.002
+#: how long an idle crypto worker waits for more work before its thread ends (seconds)
+_WORKER_LINGER = 1.0
 
 
 class _Signal:
@@ -109,31 +129,50 @@ class Multiplexer:
         self._turns = deque()    # waiting reservations, first come first served
         self._progress = {}      # thread ident -> when a message for one of its requests came
         self._touched = set()    # threads a message read now concerns (woken after dispatch)
+        self._offloaded = deque()  # messages queued for the crypto worker, in arrival order
+        self._worker_cv = threading.Condition(self._cv._lock)
+        self._worker_alive = False
+        self._worker = None  # the worker's thread, once started
+        self._worker_error = None  # the worker's ProtocolError, until a thread has raised it
 
     # --- broken state -----------------------------------------------------------------
     def check_usable(self) -> None:
         if self.broken is not None:
+            err, self._worker_error = self._worker_error, None
+            if err is not None:  # the first to notice gets what the worker found
+                raise err
             raise NotConnectedError("%s connection is unusable after an earlier error: %s"
                                     % (self.name, self.broken))
 
-    def fail(self, exc: BaseException) -> BaseException:
+    def fail(self, exc: BaseException, *, in_worker: bool = False) -> BaseException:
         """Mark the connection broken by ``exc`` (closing the transport, waking every
-        waiter) and return ``exc``."""
-        if self.broken is None:
-            self.broken = exc
+        waiter) and return ``exc`` -- or, when the crypto worker broke the connection and
+        no thread has reported it yet, the worker's error, which is the cause."""
+        with self._cv:
+            if self.broken is None:
+                self.broken = exc
+                if in_worker and isinstance(exc, ProtocolError):
+                    self._worker_error = exc
         try:
             self.transport.close()
         except Exception:  # pragma: no cover - close must not mask the real error
             pass
         with self._cv:
             self._cv.notify_all()
-        return exc
+            self._worker_cv.notify()  # an idle worker ends now
+            if in_worker:
+                return exc
+            pending, self._worker_error = self._worker_error, None
+        return exc if pending is None else pending
 
     def close(self) -> None:
         """Close the transport; later calls raise NotConnectedError. Never raises."""
         if self.broken is None:
             self.broken = NotConnectedError("closed")
         self.fail(self.broken)
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(5.0)  # it has seen the broken state: gone in a moment
 
     # --- pinned views ---------------------------------------------------------------
     def hand_over(self, holder, view, owner, me):
@@ -196,16 +235,26 @@ class Multiplexer:
             while True:
                 with cv:
                     while True:
-                        self.check_usable()
-                        if ready():
+                        if ready():  # done and checked: the worker may have failed on a later one
                             return
-                        if self._reader is None and self._pinned_by in (None, me):
+                        self.check_usable()
+                        if (self._reader is None and self._pinned_by in (None, me)
+                                and len(self._offloaded) < MAX_OFFLOADED):
                             self._reader = me
                             self._copy_pinned()  # the buffer is about to be reused
+                            sliced = bool(self._offloaded)
                             break
                         deadline = self._deadline(me, deadline, patience)
                         cv.wait(min(deadline - _monotonic(), 3600.0))  # inf: wait forever
-                self._read_one(self._deadline(me, deadline, patience), me)
+                until = self._deadline(me, deadline, patience)
+                if not sliced:
+                    self._read_one(until, me)
+                    continue
+                try:  # the worker's results must not wait for the next message
+                    self._read_one(min(until, _monotonic() + _READ_SLICE), me)
+                except SMBTimeout:
+                    if _monotonic() >= until:
+                        raise
         finally:
             self._progress.pop(me, None)
 
@@ -259,6 +308,55 @@ class Multiplexer:
             woken = cv.notify(self._turns[0].ident) or woken
         if not woken:
             cv.notify_any()
+
+    # --- the crypto worker ------------------------------------------------------------
+    def offload(self, data) -> None:
+        """Queue the transport message ``data`` (just read) for the crypto worker, which
+        calls :meth:`_process_offloaded` on it. Called by the reader, under the lock."""
+        if len(data) >= _DETACH_MIN:
+            self.transport.detach_buffer()  # ``data`` keeps the old buffer: no copy
+        else:
+            data = bytes(data)
+        self._offloaded.append(data)
+        if self._worker_alive:
+            self._worker_cv.notify()
+        else:
+            self._worker_alive = True
+            self._worker = threading.Thread(target=self._work, name="smb-crypto", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        cv = self._cv
+        while True:
+            with cv:
+                while not self._offloaded and self.broken is None:
+                    if not self._worker_cv.wait(_WORKER_LINGER) and not self._offloaded:
+                        break
+                if not self._offloaded or self.broken is not None:
+                    self._offloaded.clear()
+                    self._worker_alive = False
+                    cv.notify_all()
+                    return
+                data = self._offloaded[0]  # stays queued (counted) until dispatched
+            try:
+                finish = self._process_offloaded(data)  # no lock: verify / decrypt
+                with cv:
+                    self._offloaded.popleft()
+                    if self.broken is None:
+                        finish()
+                    self._touched.clear()
+                    cv.notify_all()  # owners, turns, and a reader waiting for room in the queue
+            except BaseException as e:
+                with cv:
+                    self._offloaded.clear()
+                    self._worker_alive = False
+                self.fail(e, in_worker=True)
+                return
+
+    def _process_offloaded(self, data):  # pragma: no cover - abstract
+        """The lock-free part of an offloaded message (signature check, decryption);
+        returns what completes its dispatch, called under the lock."""
+        raise NotImplementedError
 
     def _dispatch(self, data, me) -> None:  # pragma: no cover - abstract
         """Hand one transport message to the requests it answers (under the lock)."""

@@ -80,6 +80,7 @@ _HDR_COMMAND = struct.Struct("<H")
 _HDR_FLAGS = struct.Struct("<I")
 _HDR_MESSAGE_ID = struct.Struct("<Q")
 _GMAC_NONCE = struct.Struct("<QI")  # MessageId || role/cancel bits
+_JOIN_BELOW = 16384  # Signer.sign_parts joins a message shorter than this and MACs it at once
 _KDF_U32BE = struct.Struct(">I")
 
 _SMB3_DIALECTS = (DIALECT_3_0, DIALECT_3_0_2, DIALECT_3_1_1)
@@ -242,7 +243,7 @@ class Signer:
     Command), and ``message_id`` / ``is_response`` / ``is_cancel`` override them.
     """
 
-    __slots__ = ("algorithm", "_key")
+    __slots__ = ("algorithm", "_key", "_cmac")
 
     def __init__(self, algorithm: int, key: Buffer):
         key = bytes(key)
@@ -256,29 +257,51 @@ class Signer:
             raise UnsupportedFeature("unsupported signing algorithm id 0x%04X" % algorithm)
         self.algorithm = algorithm
         self._key = key
+        # AES-CMAC: a keyed object copied per message costs a quarter of keying a new one
+        self._cmac = CMAC.new(key, ciphermod=AES) if algorithm == SIGNING_AES_CMAC else None
+
+    def _new_mac(self, head: memoryview, message_id: Optional[int], is_response: Optional[bool],
+                 is_cancel: Optional[bool]) -> Any:
+        """A fresh MAC object for the message whose header is ``head`` (HMAC, CMAC, or GCM
+        used as GMAC with the nonce of [MS-SMB2] 3.1.4.1)."""
+        if self._cmac is not None:
+            return self._cmac.copy()
+        if self.algorithm == SIGNING_HMAC_SHA256:
+            return hmac.new(self._key, digestmod=hashlib.sha256)
+        if message_id is None:
+            message_id = _HDR_MESSAGE_ID.unpack_from(head, 24)[0]
+        if is_response is None:
+            is_response = bool(_HDR_FLAGS.unpack_from(head, 16)[0] & _FLAGS_SERVER_TO_REDIR)
+        if is_cancel is None:
+            is_cancel = (not is_response) and _HDR_COMMAND.unpack_from(head, 12)[0] == _COMMAND_CANCEL
+        nonce = _GMAC_NONCE.pack(message_id, (1 if is_response else 0) | (2 if is_cancel else 0))
+        return AES.new(self._key, AES.MODE_GCM, nonce=nonce, mac_len=16)
 
     def _mac(self, mv: memoryview, message_id: Optional[int], is_response: Optional[bool],
              is_cancel: Optional[bool], zero_sig: bool) -> bytes:
         # mv: exactly the message; zero_sig: feed 16 zero bytes in place of bytes 48..63.
-        if self.algorithm == SIGNING_HMAC_SHA256:
-            m: Any = hmac.new(self._key, digestmod=hashlib.sha256)  # or CMAC, or GCM used as GMAC
-        elif self.algorithm == SIGNING_AES_CMAC:
-            m = CMAC.new(self._key, ciphermod=AES)
-        else:
-            if message_id is None:
-                message_id = _HDR_MESSAGE_ID.unpack_from(mv, 24)[0]
-            if is_response is None:
-                is_response = bool(_HDR_FLAGS.unpack_from(mv, 16)[0] & _FLAGS_SERVER_TO_REDIR)
-            if is_cancel is None:
-                is_cancel = (not is_response) and _HDR_COMMAND.unpack_from(mv, 12)[0] == _COMMAND_CANCEL
-            nonce = _GMAC_NONCE.pack(message_id, (1 if is_response else 0) | (2 if is_cancel else 0))
-            m = AES.new(self._key, AES.MODE_GCM, nonce=nonce, mac_len=16)
-        if zero_sig:
+        m = self._new_mac(mv, message_id, is_response, is_cancel)
+        if zero_sig and len(mv) < _JOIN_BELOW:
+            m.update(b"".join((mv[:_SIGNATURE_OFFSET], _ZERO_SIGNATURE, mv[_SIGNATURE_END:])))
+        elif zero_sig:
             m.update(mv[:_SIGNATURE_OFFSET])
             m.update(_ZERO_SIGNATURE)
             m.update(mv[_SIGNATURE_END:])
         else:
             m.update(mv)
+        return m.digest()[:16]
+
+    def sign_parts(self, parts) -> bytes:
+        """The 16-byte signature of the message made of the buffers ``parts``, fed one by
+        one (a large payload is never joined to its header). The first part holds at least
+        the whole 64-byte header, whose Signature field must already be zero."""
+        head = self._view(parts[0], 0, None)
+        m = self._new_mac(head, None, None, None)
+        if sum(len(p) for p in parts) < _JOIN_BELOW:
+            m.update(b"".join(parts))  # one call costs less than copying a few bytes
+        else:
+            for p in parts:
+                m.update(memoryview(p))  # pycryptodome slices what it is given: never a copy
         return m.digest()[:16]
 
     @staticmethod

@@ -318,10 +318,7 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         self.session = None
 
     def close(self) -> None:
-        try:
-            self.transport.close()
-        except Exception:
-            pass
+        self.conn.close()  # closes the transport and ends the crypto worker; never raises
 
     def echo(self, data: bytes, timeout: Timeout) -> bytes:
         req = self._call(C.ECHO, M.SIMPLE_BODY, None, timeout)

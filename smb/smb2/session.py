@@ -61,8 +61,7 @@ class Smb3Signer:
         return self._signer.algorithm
 
     def sign(self, parts) -> bytes:
-        msg = parts[0] if len(parts) == 1 else b"".join(parts)
-        return self._signer.sign(msg)
+        return self._signer.sign_parts(parts)
 
     def verify(self, msg) -> bool:
         return self._signer.verify(msg)
@@ -137,9 +136,8 @@ class Smb3Encryption:
     def encrypt(self, parts, session) -> list:
         if session is None or session.encryption_key is None:
             raise ProtocolError("cannot encrypt: the session has no encryption key")
-        plain = b"".join(parts)
-        return [self._transform.encrypt(self.cipher_id, session.encryption_key, session.session_id,
-                                        plain, self._nonces.next())]
+        return [self._transform.encrypt_parts(self.cipher_id, session.encryption_key,
+                                              session.session_id, parts, self._nonces.next())]
 
     def decrypt(self, data):
         hdr = self._transform.parse_transform_header(data)

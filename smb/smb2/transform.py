@@ -38,7 +38,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 __all__ = [
     "TRANSFORM_PROTOCOL_ID", "TRANSFORM_HEADER_SIZE", "TRANSFORM_FLAG_ENCRYPTED",
     "TransformHeader", "is_transform_header", "parse_transform_header", "nonce_size",
-    "encrypt", "decrypt", "NonceGenerator",
+    "encrypt", "encrypt_parts", "decrypt", "NonceGenerator",
 ]
 
 TRANSFORM_PROTOCOL_ID = b"\xfdSMB"
@@ -130,6 +130,20 @@ def encrypt(cipher_id: int, key: Buffer, session_id: int, plaintext: Buffer,
     reused with the same key.  The result is a new bytearray of 52 + len(plaintext)
     bytes (returned as a bytearray to spare an 8 MiB copy; it is sendable as is).
     """
+    return encrypt_parts(cipher_id, key, session_id, (plaintext,), nonce, flags=flags)
+
+
+def _byte_view(b: Buffer) -> memoryview:
+    mv = memoryview(b)
+    if mv.ndim != 1 or mv.itemsize != 1:
+        mv = mv.cast("B")
+    return mv
+
+
+def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Buffer, *,
+                  flags: int = TRANSFORM_FLAG_ENCRYPTED) -> bytearray:
+    """:func:`encrypt` of the message made of the buffers ``parts``: each is encrypted
+    straight into its place after the header (the parts are never joined first)."""
     need = nonce_size(cipher_id)
     if len(nonce) == need:
         nonce_field = bytes(nonce).ljust(NONCE_FIELD_SIZE, b"\x00")
@@ -137,10 +151,8 @@ def encrypt(cipher_id: int, key: Buffer, session_id: int, plaintext: Buffer,
         nonce_field = bytes(nonce)
     else:
         raise ValueError("nonce must be %d or 16 bytes, got %d" % (need, len(nonce)))
-    pt = memoryview(plaintext)
-    if pt.ndim != 1 or pt.itemsize != 1:
-        pt = pt.cast("B")
-    size = len(pt)
+    views = [_byte_view(p) for p in parts]
+    size = sum(len(v) for v in views)
     if size == 0 or size > _MAX_ORIGINAL_SIZE:
         raise ValueError("cannot encrypt a message of %d bytes" % size)
     out = bytearray(TRANSFORM_HEADER_SIZE + size)
@@ -149,7 +161,11 @@ def encrypt(cipher_id: int, key: Buffer, session_id: int, plaintext: Buffer,
     omv = memoryview(out)
     c = _cipher(cipher_id, key, nonce_field, size)
     c.update(omv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
-    c.encrypt(pt, output=omv[TRANSFORM_HEADER_SIZE:])
+    pos = TRANSFORM_HEADER_SIZE
+    for v in views:
+        if v:
+            c.encrypt(v, output=omv[pos:pos + len(v)])
+            pos += len(v)
     omv[_SIG_OFFSET:_NONCE_OFFSET] = c.digest()
     return out
 

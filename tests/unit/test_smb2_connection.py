@@ -278,3 +278,66 @@ def test_recorded_echo_response_verifies_through_connection():
     t.replies.append(ECHO_RSP)
     c.wait(r, deadline())
     assert r.done
+
+
+# --- the crypto worker (smb.mux offload) ----------------------------------------------------
+
+def _signed_echo(signer, mid, tamper=False):
+    msg = bytearray(response(C.ECHO, mid, flags=C.FLAGS_SIGNED, session_id=SESSION_ID))
+    msg[48:64] = signer.sign([bytes(msg)])  # the Signature field is zero while signing
+    if tamper:
+        msg[-1] ^= 1
+    return bytes(msg)
+
+
+def _worker_conn():
+    t, c, s = _signed_conn()
+    c.offload_min = 64  # every signed message goes to the worker (no 2-core gate here)
+    processed = []
+    real = c._process_offloaded
+
+    def counting(data):
+        processed.append(bytes(data[24:32]))
+        return real(data)
+
+    c._process_offloaded = counting
+    return t, c, s, processed
+
+
+def test_worker_checks_signatures_and_delivers_in_order():
+    t, c, s, processed = _worker_conn()
+    reqs = [c.send([(C.ECHO, b"\x04\x00\x00\x00", None, 1)], session=s, deadline=deadline())[0]
+            for _ in range(3)]
+    t.replies += [_signed_echo(s.signer, r.message_id) for r in reqs]
+    for r in reqs:
+        assert c.wait(r, deadline()).status == 0 and r.response is not None
+    assert len(processed) == 3 and c.broken is None
+    assert c.credits == 8  # each response gave its credit back, once
+    c.close()
+    assert c._worker is None or not c._worker.is_alive()
+
+
+def test_worker_bad_signature_breaks_connection_and_delivers_nothing_of_it():
+    t, c, s, processed = _worker_conn()
+    reqs = [c.send([(C.ECHO, b"\x04\x00\x00\x00", None, 1)], session=s, deadline=deadline())[0]
+            for _ in range(3)]
+    t.replies += [_signed_echo(s.signer, reqs[0].message_id),
+                  _signed_echo(s.signer, reqs[1].message_id, tamper=True),
+                  _signed_echo(s.signer, reqs[2].message_id)]
+    assert c.wait(reqs[0], deadline()).status == 0
+    with pytest.raises(ProtocolError, match="signature"):
+        c.wait(reqs[1], deadline())
+    assert not reqs[1].done and reqs[1].response is None and reqs[1].header is None
+    assert not reqs[2].done and reqs[2].response is None  # after the bad one: never dispatched
+    assert c.broken is not None and t.closed
+    with pytest.raises(NotConnectedError):  # reported once; then the connection is just gone
+        c.wait(reqs[2], deadline())
+    c.close()
+
+
+def test_worker_only_with_cores_to_spare(monkeypatch):
+    from smb.smb2 import connection as conn_mod
+
+    for cores, expected in ((1, None), (2, None), (3, None), (4, conn_mod.OFFLOAD_MIN), (16, conn_mod.OFFLOAD_MIN)):
+        monkeypatch.setattr(conn_mod, "_cores", lambda n=cores: n)
+        assert Connection(FakeTransport()).offload_min == expected

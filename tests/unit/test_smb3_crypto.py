@@ -361,6 +361,30 @@ def test_compound_chain_signed_part_by_part(alg):
     assert not C.verify_in_place(alg, key, tampered, 0, off2)
 
 
+@pytest.mark.parametrize("alg", [C.SIGNING_HMAC_SHA256, C.SIGNING_AES_CMAC, C.SIGNING_AES_GMAC])
+def test_sign_parts_equals_signing_the_joined_message(alg):
+    """A message signed part by part (header, body, payload: never joined) gets the
+    signature of the whole; odd part sizes cross the 16-byte blocks of CMAC/GMAC, and the
+    CMAC template copied per message carries nothing from one message to the next."""
+    signer = C.Signer(alg, GCM_SIGNINGKEY)
+    for payload_size in (0, 1, 15, 17, 4096 + 3, 300001):
+        header = bytearray(GCM_WRITE_REQ_PLAIN[:64])
+        header[48:64] = bytes(16)
+        struct.pack_into("<Q", header, 24, payload_size)  # MessageId: a fresh GMAC nonce each
+        body = GCM_WRITE_REQ_PLAIN[64:64 + 49]
+        payload = bytes(i & 0xFF for i in range(payload_size))
+        parts = [header, body, memoryview(payload), b"\x00" * 3]
+        whole = bytes(header) + body + payload + b"\x00" * 3
+        assert signer.sign_parts(parts) == signer.sign(whole) == C.sign(alg, GCM_SIGNINGKEY, whole)
+        signed = bytearray(whole)
+        signed[48:64] = signer.sign_parts(parts)
+        assert signer.verify(bytes(signed))
+        signed[-1] ^= 1
+        assert not signer.verify(bytes(signed))
+    with pytest.raises(ProtocolError):
+        signer.sign_parts([b"\xfeSMB" + bytes(20), bytes(100)])  # header split across parts
+
+
 def test_signing_malformed_input_raises_protocol_error():
     signer = C.Signer(C.SIGNING_AES_CMAC, GCM_SIGNINGKEY)
     with pytest.raises(ProtocolError):
@@ -561,6 +585,21 @@ def test_large_message_round_trip(cipher, ksize):
     tx[len(tx) // 2] ^= 1
     with pytest.raises(ProtocolError, match="^decryption failed"):
         T.decrypt(cipher, key, tx)
+
+
+@pytest.mark.parametrize("cipher,ksize", ALL_CIPHERS)
+def test_encrypt_parts_equals_encrypting_the_joined_message(cipher, ksize):
+    """The parts of a message are encrypted straight into place (no join first): the same
+    bytes as encrypting the whole, for part sizes that do not fall on AES blocks."""
+    key = bytes(range(ksize))
+    nonce = bytes(range(T.nonce_size(cipher)))
+    parts = [GCM_WRITE_REQ_PLAIN[:64], b"", bytearray(b"x" * 49), memoryview(bytes(100003)), b"\x07" * 7]
+    whole = b"".join(bytes(p) for p in parts)
+    tx = T.encrypt_parts(cipher, key, 7, parts, nonce)
+    assert tx == T.encrypt(cipher, key, 7, whole, nonce)
+    assert T.decrypt(cipher, key, tx) == (7, bytearray(whole))
+    with pytest.raises(ValueError):
+        T.encrypt_parts(cipher, key, 7, [b"", b""], nonce)
 
 
 # ---------------------------------------------------------------------------

@@ -240,6 +240,41 @@ def test_recv_reuses_buffer(serve):
         t.send(b"x")
 
 
+def test_detach_buffer_keeps_views_and_reuses_free_buffers(serve):
+    """After detach_buffer() the views received so far keep their bytes while later
+    messages arrive (read-ahead bytes move to the new buffer); a detached buffer is read
+    into again only once no view of it is left."""
+    msgs = [bytes([i]) * (1000 + i) for i in range(12)]
+
+    def handler(conn, srv):
+        conn.sendall(b"".join(framing.encode_header(len(m), True) + m for m in msgs))
+        recv_exact(conn, 1)
+
+    srv = serve(handler)
+    with connect(srv.host, srv.port, direct_tcp=True, timeout=5) as t:
+        kept = []
+        for i in range(6):  # every view kept: each detach needs a new buffer
+            kept.append(t.recv())
+            t.detach_buffer()
+        assert [bytes(v) for v in kept] == msgs[:6]
+        assert len({id(v.obj) for v in kept}) == 6
+        remembered = {id(b) for b in t._detached}
+        assert len(remembered) == 3  # at most _MAX_DETACHED, the newest
+        v = t.recv()
+        assert id(v.obj) not in {id(k.obj) for k in kept}
+        free = kept.pop()  # the newest detached buffer: no view of it left once dropped
+        free_id = id(free.obj)
+        del free
+        t.detach_buffer()  # takes the freed buffer for the next message
+        assert bytes(v) == msgs[6]
+        w = t.recv()
+        assert id(w.obj) == free_id and bytes(w) == msgs[7]
+        assert [bytes(k) for k in kept] == msgs[:5]  # nothing kept was overwritten
+        for i in range(8, 12):
+            assert bytes(t.recv()) == msgs[i]
+        t.send(b"x")
+
+
 def test_keepalives_are_skipped(serve):
     def handler(conn, srv):
         accept_session(conn)
