@@ -159,3 +159,49 @@ def test_a_failure_after_the_create_raises_its_status_and_closes(samba, command)
         _no_open_left(w, name)
     finally:
         w.close()
+
+
+# --- the first listing of a share carries its TREE_CONNECT ---------------------------------
+def _fresh(info):
+    from tests.hostile import MitmProxy
+    from tests.integration.test_compounds import _connect
+    proxy = MitmProxy((info.host, info.port))
+    return proxy, _connect(info, proxy.port)
+
+
+def test_first_listing_carries_the_tree_connect(samba, monkeypatch):
+    """Connect + listPath is TREE_CONNECT and the listing in one (encrypted) frame; a server
+    that would not carry the new TreeId over to the CREATE gets the listing again on the tree
+    (simulated: every status counts as 'not carried')."""
+    name = "l-first-%d" % id(samba)
+    disk = _folder(samba, name, 5)
+    for not_carried, frames in (((), 1), ((0,), 2)):
+        monkeypatch.setattr(compounds, "_TREE_NOT_CARRIED", not_carried)
+        proxy, conn = _fresh(samba)
+        try:
+            before = len(proxy.requests)
+            entries = conn.listPath(samba.share, name)
+            assert _names(entries) == sorted([".", ".."] + os.listdir(disk))
+            assert len(proxy.requests) - before == frames
+            assert proxy.requests[before][:4] == b"\xfdSMB"  # a TRANSFORM_HEADER: encrypted
+            assert conn._trees[samba.share.upper()].tree_id == conn.connected_trees[samba.share]
+            with pytest.raises(OperationFailure) as e:
+                conn.listPath(samba.share + "-missing", name)
+            assert e.value.status == ntstatus.STATUS_BAD_NETWORK_NAME
+            assert samba.share.upper() + "-MISSING" not in conn._trees
+        finally:
+            conn.close()
+            proxy.close()
+    # a missing folder in the first listing: its status raised, the tree kept for later calls
+    monkeypatch.undo()
+    proxy, conn = _fresh(samba)
+    try:
+        with pytest.raises(OperationFailure) as e:
+            conn.listPath(samba.share, name + "-missing")
+        assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND
+        assert samba.share.upper() in conn._trees
+        before = len(proxy.requests)
+        assert len(conn.listPath(samba.share, name)) == 7 and len(proxy.requests) - before == 1
+    finally:
+        conn.close()
+        proxy.close()

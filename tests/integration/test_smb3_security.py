@@ -517,6 +517,40 @@ def test_share_requiring_encryption_is_encrypted_and_other_share_is_not(server, 
         conn.close()
 
 
+def test_first_listing_of_a_share_travels_encrypted_with_its_tree_connect(server, wire):
+    """The first listPath of a share not connected yet sends TREE_CONNECT and the listing as
+    one encrypted chain (issue 12) even on a session that does not encrypt: a folder name
+    never crosses in clear, not even towards the share that alone requires encryption. That
+    share's tree is then encrypted; the public one goes on in clear."""
+    info = server("default")
+    folder = "Folder-" + PATTERN.decode("ascii").strip("<>").replace(":", "-")
+    for share in (SECRET_SHARE, info.share):
+        base = os.path.join(os.path.dirname(info.share_path), SECRET_SHARE) if share == SECRET_SHARE \
+            else info.share_path
+        os.makedirs(os.path.join(base, folder, "inner"), exist_ok=True)
+    conn, ok = make_connection(info, True, False)
+    assert ok
+    try:
+        e = conn._engine
+        assert not e.encryption_active
+        rec = wire[0]
+        for share, encrypted in ((SECRET_SHARE, True), (info.share, False)):
+            mark = len(rec.sent), len(rec.received)
+            names = sorted(f.filename for f in conn.listPath(share, folder))
+            assert names == [".", "..", "inner"]
+            sent, received = messages(rec.sent[mark[0]:]), messages(rec.received[mark[1]:])
+            assert len(sent) == 1 and all(is_transform(m) for m in sent + received)
+            assert folder.encode("utf-16-le") not in bytes(rec.sent) + bytes(rec.received)
+            tree = conn._trees[share.upper()]
+            assert tree.encrypt is encrypted and (tree.tree_id in e.session.encrypted_trees) is encrypted
+        mark = len(rec.sent)
+        assert conn.listPath(info.share, folder)[-1].filename == "inner"  # the tree is known now
+        assert not any(is_transform(m) for m in messages(rec.sent[mark:]))
+        assert folder.encode("utf-16-le") in bytes(rec.sent[mark:])
+    finally:
+        conn.close()
+
+
 def test_client_refuses_clear_text_on_encrypted_tree(server):
     info, e, tap, tree = _session(server, "default", {}, {}, share=SECRET_SHARE)
     assert tree.encrypt and not e.encryption_active
