@@ -200,8 +200,12 @@ def _unwrap_initial(data, what: str, spec_cls):
     return inner.getComponent()
 
 
+#: the schema decode_neg_token_resp decodes against (pyasn1 clones it, never changes it)
+_NEGOTIATION_TOKEN = NegotiationToken()
+
+
 def _decode_resp(data, what: str):
-    token = _decode(data, NegotiationToken(), what)
+    token = _decode(data, _NEGOTIATION_TOKEN, what)
     if token.getName() != "negTokenResp":
         raise ProtocolError("SPNEGO %s: expected negTokenResp, got %s" % (what, token.getName()))
     return token.getComponent()
