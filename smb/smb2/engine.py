@@ -48,7 +48,7 @@ _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0:
 
 _SIGNING_NAMES: dict[Optional[int], str] = {
     C.SIGNING_HMAC_SHA256: "HMAC-SHA256", C.SIGNING_AES_CMAC: "AES-CMAC", C.SIGNING_AES_GMAC: "AES-GMAC"}
-_CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES-128-GCM",
+_CIPHER_NAMES: dict[Optional[int], str] = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES-128-GCM",
                  C.CIPHER_AES_256_CCM: "AES-256-CCM", C.CIPHER_AES_256_GCM: "AES-256-GCM"}
 #: signed answers of servers that cannot validate a pre-3.0 negotiation ([MS-SMB2] 3.2.5.14.12)
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
@@ -360,7 +360,9 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         return tree
 
     def _start_encryption(self) -> None:
-        if self.conn.encryption is None:
+        """SMB3 encryption on this connection from now on (when it has a cipher; without
+        one, an encrypted send is refused)."""
+        if self.conn.encryption is None and self.cipher_id is not None:
             self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
 
     def _validate_negotiate(self, tree: Tree, timeout: Timeout) -> None:
