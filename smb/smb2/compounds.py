@@ -78,57 +78,21 @@ class Compounds(EngineMixin):
             raise ProtocolError("WRITE response claims %d bytes of %d" % (count, len(data)))
         return opened, count
 
-    def list_directory(self, tree: Tree, path: str, pattern: str, timeout: Timeout) -> Iterator[memoryview]:
+    def list_directory(self, tree: Tree, path: str, pattern: str, timeout: Timeout,
+                       chained=None) -> Iterator[memoryview]:
         """The entries of ``path`` matching ``pattern``: one related compound of CREATE,
         QUERY_DIRECTORY (SMB2_RESTART_SCANS), a second QUERY_DIRECTORY and CLOSE. When the
         second answers STATUS_NO_MORE_FILES the first had every entry: one round trip. When it
         answers entries, the open the chain closed cannot go on: the listing is made again by
         :meth:`smb.smb2.fileops.FileOperations.list_directory` (CREATE + QUERY_DIRECTORY, one
-        QUERY_DIRECTORY per page, CLOSE) and only that listing is yielded."""
-        items, page = self._listing_chain(path, pattern)
-        reqs = self._compound(items, tree, timeout)
-        return self._chained_listing(tree, path, pattern, reqs, page, timeout)
-
-    def tree_connect_listing(self, share: str, path: str, pattern: str, timeout: Timeout):
-        """TREE_CONNECT and the listing chain of :meth:`list_directory` as one related
-        compound ([MS-SMB2] 3.2.4.1.4: the requests after TREE_CONNECT use the TreeId it
-        creates), on SMB 3.1.1 sessions with encryption keys only: the whole chain is
-        encrypted (3.2.4.1.8), so that its paths never travel in clear to a share that turns
-        out to require encryption, and the TREE_CONNECT is protected as 3.1.1 requires
-        (signed, or encrypted). A server that does not carry the new TreeId over to the
-        CREATE (it fails with STATUS_NETWORK_NAME_DELETED or STATUS_INVALID_PARAMETER) gets
-        the listing again on the tree. Other sessions: TREE_CONNECT, then the listing."""
-        s = self.session
-        if (self.dialect != C.DIALECT_3_1_1 or self.cipher_id is None or s is None
-                or s.encryption_key is None):
-            return super().tree_connect_listing(share, path, pattern, timeout)  # type: ignore[misc]
-        items, page = self._listing_chain(path, pattern)
-        items.insert(0, (C.TREE_CONNECT, M.tree_connect_request(self._unc(share)), None, 1))
-        self._start_encryption()
-        reqs = self.conn.send(items, session=s, tree_id=0, deadline=timeout.deadline(), related=True,
-                              encrypt=True)
-        tcon, *rest = self.conn.wait_all(reqs, timeout.deadline(), s)
-        tree = self._connected_tree(tcon, share, timeout)
-        if rest[0].header.status in _TREE_NOT_CARRIED:
-            return tree, self.list_directory(tree, path, pattern, timeout)
-        return tree, self._chained_listing(tree, path, pattern, rest, page, timeout)
-
-    def _listing_chain(self, path: str, pattern: str):
-        """The CREATE, QUERY_DIRECTORY x 2, CLOSE items of a listing; and the first page's size."""
-        pattern = pattern or "*"
-        page = min(FIRST_LISTING_PAGE, self.max_transact_size if self.multi_credit else 65536)
-        info = C.FILE_ID_BOTH_DIRECTORY_INFORMATION
-        items = [(C.CREATE, listing_open(path), None, 1),
-                 (C.QUERY_DIRECTORY, M.query_directory_request(M.RELATED_FILE_ID, pattern, info,
-                                                               C.RESTART_SCANS, page), None, self.charge(page)),
-                 (C.QUERY_DIRECTORY, M.query_directory_request(M.RELATED_FILE_ID, pattern, info, 0,
-                                                               PROBE_PAGE), None, 1),
-                 (C.CLOSE, M.close_request(M.RELATED_FILE_ID), None, 1)]
-        return items, page
-
-    def _chained_listing(self, tree: Tree, path: str, pattern: str, reqs, page: int,
-                         timeout: Timeout) -> Iterator[memoryview]:
-        """The pages of a listing chain's answers (see :meth:`list_directory`)."""
+        QUERY_DIRECTORY per page, CLOSE) and only that listing is yielded. ``chained``:
+        ``(requests, first page size)`` of such a chain already answered (sent by
+        :meth:`tree_connect_listing`)."""
+        if chained is None:
+            items, page = self._listing_chain(path, pattern)
+            reqs = self._compound(items, tree, timeout)
+        else:
+            reqs, page = chained
         creq, first, probe, close = reqs
         self._check(creq, "CREATE (directory) %s" % path)
         file_id = M.parse_create_response(creq.response).file_id
@@ -152,6 +116,43 @@ class Compounds(EngineMixin):
             return
         # mypy cannot see FileOperations, next in SMB2Engine's MRO, from the mixin
         yield from super().list_directory(tree, path, pattern, timeout)  # type: ignore[misc]
+
+    def tree_connect_listing(self, share: str, path: str, pattern: str, timeout: Timeout):
+        """TREE_CONNECT and the listing chain of :meth:`list_directory` as one related
+        compound ([MS-SMB2] 3.2.4.1.4: the requests after TREE_CONNECT use the TreeId it
+        creates), on SMB 3.1.1 sessions with encryption keys only: the whole chain is
+        encrypted (3.2.4.1.8), so that its paths never travel in clear to a share that turns
+        out to require encryption, and the TREE_CONNECT is protected as 3.1.1 requires
+        (signed, or encrypted). A server that does not carry the new TreeId over to the
+        CREATE (it fails with STATUS_NETWORK_NAME_DELETED or STATUS_INVALID_PARAMETER) gets
+        the listing again on the tree. Other sessions: TREE_CONNECT, then the listing."""
+        s = self.session
+        if (self.dialect != C.DIALECT_3_1_1 or self.cipher_id is None or s is None
+                or s.encryption_key is None):
+            return super().tree_connect_listing(share, path, pattern, timeout)  # type: ignore[misc]
+        items, page = self._listing_chain(path, pattern)
+        items.insert(0, (C.TREE_CONNECT, M.tree_connect_request(self._unc(share)), None, 1))
+        self._start_encryption()
+        reqs = self.conn.send(items, session=s, tree_id=0, deadline=timeout.deadline(), related=True,
+                              encrypt=True)
+        tcon, *rest = self.conn.wait_all(reqs, timeout.deadline(), s)
+        tree = self._connected_tree(tcon, share, timeout)
+        if rest[0].header.status in _TREE_NOT_CARRIED:
+            return tree, self.list_directory(tree, path, pattern, timeout)
+        return tree, self.list_directory(tree, path, pattern, timeout, chained=(rest, page))
+
+    def _listing_chain(self, path: str, pattern: str):
+        """The CREATE, QUERY_DIRECTORY x 2, CLOSE items of a listing; and the first page's size."""
+        pattern = pattern or "*"
+        page = min(FIRST_LISTING_PAGE, self.max_transact_size if self.multi_credit else 65536)
+        info = C.FILE_ID_BOTH_DIRECTORY_INFORMATION
+        items = [(C.CREATE, listing_open(path), None, 1),
+                 (C.QUERY_DIRECTORY, M.query_directory_request(M.RELATED_FILE_ID, pattern, info,
+                                                               C.RESTART_SCANS, page), None, self.charge(page)),
+                 (C.QUERY_DIRECTORY, M.query_directory_request(M.RELATED_FILE_ID, pattern, info, 0,
+                                                               PROBE_PAGE), None, 1),
+                 (C.CLOSE, M.close_request(M.RELATED_FILE_ID), None, 1)]
+        return items, page
 
     def _open_chain(self, tree: Tree, path: str, create_args, item, timeout: Timeout,
                     ok=(C.STATUS_SUCCESS,)):

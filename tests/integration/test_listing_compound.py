@@ -13,23 +13,12 @@ from smb import ntstatus
 from smb.base import OperationFailure
 from smb.engine import Timeout
 from smb.smb2 import compounds
-from tests.integration.test_compounds import CLOSE, CREATE, VARIANTS, Wire, _expect_chain, _forge_status, chain
+from tests.integration.test_compounds import CLOSE, CREATE, Wire, _expect_chain, _forge_status, chain
+from tests.integration.test_compounds import wire  # noqa: F401  (the fixture: plain, signed, encrypted)
 
 pytestmark = pytest.mark.integration
 
 QUERY_DIRECTORY = 14
-
-
-@pytest.fixture(params=VARIANTS, ids=[v[0] for v in VARIANTS])
-def wire(request, samba_factory):
-    _id, variant, kwargs = request.param
-    info = samba_factory(variant)
-    if info.share_path is None:
-        pytest.skip("needs the private Samba (checks names on the server's disk)")
-    w = Wire(info, kwargs)
-    w.info = info
-    yield w
-    w.close()
 
 
 def _folder(info, name, n):
