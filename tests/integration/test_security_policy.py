@@ -222,6 +222,7 @@ def test_require_signing(samba_factory, use_smb1):
             c, ok = connect(info, proxy.port, require_signing=True)
             assert ok and c.security.signed
             assert c.listPath(info.share, "/")
+            assert c.listPath(info.share, "/")  # on the tree connected now
             c.close()
         if use_smb1:  # an SMB1 server that does not sign: refused before authentication
             default = samba_factory("default")
@@ -233,8 +234,11 @@ def test_require_signing(samba_factory, use_smb1):
         after_logon = [p for p in proxy.responses if p[4] not in (0x72, 0x73)]
         assert after_logon and all(u16(p, 10) & 0x0004 for p in after_logon)  # FLAGS2 signature
     else:
+        # signed, or encrypted (the first listing of a share travels encrypted with its
+        # TREE_CONNECT on 3.1.1, issue 12)
         after_logon = [p for p in proxy.responses if command(p) not in (NEGOTIATE, SESSION_SETUP)]
-        assert after_logon and all(u32(p, 16) & 0x8 for p in after_logon)
+        assert after_logon and all(u32(p, 16) & 0x8 or p[:4] == b"\xfdSMB" for p in after_logon)
+        assert any(is_smb2(p) for p in after_logon)  # the second listing's answer: signed
 
 
 # --- finding 1: guest and null sessions ------------------------------------------------------------
