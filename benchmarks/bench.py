@@ -13,11 +13,17 @@ Issue 12 rows (``--issue12``; ``--only-issue12`` for these alone): 1,000 x 16 Ki
 retrieved and stored one by one on one connection (files/s; smbclient: mget / mput),
 connect + listPath('/') + close (ms), and a 128 MiB get/put on an encryption-required and on
 a signing-required server (MB/s; pysmb cannot connect to the first). ``--ours-root DIR``
-runs "ours" from another checkout (e.g. an export of the branch before a change).
+runs "ours" from another checkout (e.g. an export of the branch before a change);
+``--baseline-root DIR`` adds a "baseline" client (ours from DIR) to the connect rows, for an
+A/B of two checkouts in one run. The connect + listPath row is repeated at ``--rtt-ms``
+(default 1) of round-trip time through a delaying relay (benchmarks/relay.py; ``tc netem``
+needs root), with the round trips each client needed counted by the relay;
+``--connect-only`` runs these connect rows alone.
 ``--pysmb-python`` picks pysmb's interpreter (default: /work/pysmb-venv when present).
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -28,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
+from benchmarks.relay import DelayRelay  # noqa: E402
 from tests.sambaserver import SambaServer  # noqa: E402
 
 PYSMB_VENV = os.path.join(HERE, ".venv-pysmb")
@@ -45,11 +52,11 @@ def pysmb_python():
     return py
 
 
-def run_client(python, isolated, info, smb1, tasks):
+def run_client(python, isolated, info, smb1, tasks, ours_root=None):
     args = [python] + (["-I"] if isolated else []) + [
         os.path.join(HERE, "runner.py"), info.host, str(info.port), info.user, info.password,
         info.share, info.server_name, "1", "1" if smb1 else "0"] + tasks
-    env = dict(os.environ, PYTHONPATH=OURS_ROOT)  # ours from this checkout; pysmb runs with -I
+    env = dict(os.environ, PYTHONPATH=ours_root or OURS_ROOT)  # ours from this checkout; pysmb runs with -I
     r = subprocess.run(args, capture_output=True, text=True, cwd="/tmp", env=env)
     if r.returncode != 0:
         raise RuntimeError("client failed: %s" % r.stderr[-2000:])
@@ -91,6 +98,9 @@ def main():
     ap.add_argument("--secure-mib", type=int, default=128)
     ap.add_argument("--ours-root", default=ROOT)
     ap.add_argument("--pysmb-python", default=None)
+    ap.add_argument("--baseline-root", default=None)
+    ap.add_argument("--rtt-ms", type=float, default=1.0)
+    ap.add_argument("--connect-only", action="store_true")
     args = ap.parse_args()
     global OURS_ROOT
     OURS_ROOT = os.path.abspath(args.ours_root)
@@ -99,6 +109,9 @@ def main():
         SHARED_PYSMB = args.pysmb_python
     size = args.size_mib << 20
     pysmb = None if args.no_pysmb else pysmb_python()
+    if args.connect_only:
+        print_rows(connect_rows(args, pysmb))
+        return
     if args.only_issue12:
         print_rows(issue12_rows(args, pysmb))
         return
@@ -190,12 +203,12 @@ def _clients(pysmb):
     return [("ours", sys.executable, False)] + ([("pysmb", pysmb, True)] if pysmb else [])
 
 
-def _best_runs(py, iso, info, tasks, repeat):
+def _best_runs(py, iso, info, tasks, repeat, ours_root=None):
     """Best time per task over ``repeat`` runs; None when the client cannot do it."""
     best_r = {}
     for _ in range(repeat):
         try:
-            r, _rss = run_client(py, iso, info, False, tasks)
+            r, _rss = run_client(py, iso, info, False, tasks, ours_root)
         except RuntimeError:
             return {}
         for k, v in r.items():
@@ -213,6 +226,73 @@ def _tree(base, name, n, size):
     return path
 
 
+def _cycle_clients(args, pysmb):
+    """``(label, python, isolated, ours_root)`` of the clients of the connect rows."""
+    out = [("ours", sys.executable, False, OURS_ROOT)]
+    if args.baseline_root:
+        out.append(("baseline", sys.executable, False, os.path.abspath(args.baseline_root)))
+    if pysmb:
+        out.append(("pysmb", pysmb, True, None))
+    return out
+
+
+def _count_round_trips(relay, fn, index):
+    relay.reset()
+    fn()
+    time.sleep(0.1)  # the relay's readers have seen the last bytes
+    trips = relay.round_trips()
+    return trips[index] if len(trips) > index else None
+
+
+def connect_rows(args, pysmb, info=None):
+    """connect + listPath('/') + close (ms) at 0 ms and at ``--rtt-ms`` of round-trip time
+    (through a DelayRelay), and the round trips of one such cycle as the relay counted them.
+    The clients take turns, ``--repeat`` times; the best time of each is kept."""
+    if info is None:
+        srv = SambaServer("default")
+        try:
+            return connect_rows(args, pysmb, srv.start())
+        finally:
+            srv.stop()
+    task = "cyclelist:%d" % args.cycles
+    relay = DelayRelay((info.host, info.port), args.rtt_ms / 2000)
+    rinfo = dataclasses.replace(info, port=relay.port)
+    times: dict = {}
+    trips: dict = {}
+
+    def keep(key, value):
+        if value is not None:
+            times[key] = min(times.get(key, value), value)
+
+    try:
+        clients = _cycle_clients(args, pysmb)
+        for _ in range(args.repeat):
+            for label, py, iso, root in clients:
+                for rtt, where in ((0, info), (1, rinfo)):
+                    keep((label, rtt), _best_runs(py, iso, where, [task], 1, root).get(task))
+            for rtt, where in ((0, info), (1, rinfo)):
+                keep(("smbclient", rtt), smbclient(where, False, "ls", where.share))
+        for label, py, iso, root in clients:  # [0]: the runner's first connection, [1]: the cycle
+            trips[label] = _count_round_trips(
+                relay, lambda: _best_runs(py, iso, rinfo, ["cyclelist:1"], 1, root), 1)
+        trips["smbclient"] = _count_round_trips(
+            relay, lambda: smbclient(rinfo, False, "ls", rinfo.share), 0)
+    finally:
+        relay.close()
+    ms = lambda s: s * 1000 if s else None  # noqa
+    t = lambda label, rtt: ms(times.get((label, rtt)))  # noqa
+    rows = []
+    labels = ["ours"] + (["baseline"] if args.baseline_root else [])
+    for label in labels:
+        mode = "SMB3.1.1" if label == "ours" else "baseline"
+        rows.append((mode, "connect+listPath('/')+close", "ms", t(label, 0), t("pysmb", 0), t("smbclient", 0)))
+        rows.append((mode, "  same at %g ms RTT" % args.rtt_ms, "ms", t(label, 1), t("pysmb", 1),
+                     t("smbclient", 1)))
+        rows.append((mode, "  its round trips", "RTs", trips.get(label), trips.get("pysmb"),
+                     trips.get("smbclient")))
+    return rows
+
+
 def issue12_rows(args, pysmb):
     """Small files, connection set-up, encrypted and signed transfers (issue 12)."""
     rows = []
@@ -224,22 +304,19 @@ def issue12_rows(args, pysmb):
         _tree(info.share_path, "smallup", 0, 0)
         local = _tree(srv.base, "local-small", n, small)
         sink = _tree(srv.base, "local-sink", 0, 0)
-        tasks = ["mget:small:%d" % n, "mput:smallup:%d:%d" % (n, small), "cyclelist:%d" % args.cycles]
+        tasks = ["mget:small:%d" % n, "mput:smallup:%d:%d" % (n, small)]
         res = {label: _best_runs(py, iso, info, tasks, args.repeat) for label, py, iso in _clients(pysmb)}
         sc_get = best(lambda: smbclient(info, False, "prompt off; cd small; lcd %s; mget *" % sink,
                                         info.share), args.repeat)
         sc_put = best(lambda: smbclient(info, False, "prompt off; cd smallup; mput *", info.share,
                                         cwd=local), args.repeat)
-        sc_ls = best(lambda: smbclient(info, False, "ls", info.share), args.repeat)
         fps = lambda s: n / s if s else None  # noqa
-        ms = lambda s: s * 1000 if s else None  # noqa
         g = lambda label, key: res.get(label, {}).get(key)  # noqa
         rows.append(("SMB3.1.1", "%d x 16 KiB retrieveFile" % n, "files/s", fps(g("ours", tasks[0])),
                      fps(g("pysmb", tasks[0])), fps(sc_get)))
         rows.append(("SMB3.1.1", "%d x 16 KiB storeFile" % n, "files/s", fps(g("ours", tasks[1])),
                      fps(g("pysmb", tasks[1])), fps(sc_put)))
-        rows.append(("SMB3.1.1", "connect+listPath('/')+close", "ms", ms(g("ours", tasks[2])),
-                     ms(g("pysmb", tasks[2])), ms(sc_ls)))
+        rows += connect_rows(args, pysmb, info)
     finally:
         srv.stop()
     size = args.secure_mib << 20

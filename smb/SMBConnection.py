@@ -338,19 +338,25 @@ class SMBConnection:
         """The tree connect of ``service_name``, made once per connection whatever the
         number of threads asking for it at the same time."""
         engine = self._need_engine()
+        return self._tree_with(service_name, lambda: (engine.tree_connect(service_name, wait), None))[0]
+
+    def _tree_with(self, service_name, connect):
+        """``(tree, what connect() gave with it)``: ``connect()`` returns ``(tree, extra)`` and
+        runs only when ``service_name`` is not connected yet (then ``extra`` is None)."""
         key = service_name.upper()
         tree = self._trees.get(key)
         if tree is not None:
-            return tree
+            return tree, None
         with self._tree_lock:
             lock = self._tree_locks.setdefault(key, threading.Lock())
         with lock:
             tree = self._trees.get(key)
-            if tree is None:
-                tree = engine.tree_connect(service_name, wait)
-                self._trees[key] = tree
-                self.connected_trees[service_name] = tree.tree_id
-        return tree
+            if tree is not None:
+                return tree, None
+            tree, extra = connect()
+            self._trees[key] = tree
+            self.connected_trees[service_name] = tree.tree_id
+        return tree, extra
 
     @contextmanager
     def _failure(self, what, service_name, path=None):
@@ -426,8 +432,11 @@ class SMBConnection:
         results: List[SharedFile] = []
         append = results.append
         with self._failure("list", service_name, path):
-            tree = self._tree(service_name, wait)
-            for entry in self._listing(tree, npath, pattern, wait):
+            engine = self._need_engine()
+            # a share not connected yet: its TREE_CONNECT goes with the listing (issue 12)
+            tree, pages = self._tree_with(service_name, lambda: engine.tree_connect_listing(
+                service_name, npath, pattern, wait))
+            for entry in self._listing(tree, npath, pattern, wait, pages):
                 if matches_search(entry.file_attributes, search):
                     append(entry_to_shared_file(entry))
         return results
@@ -699,14 +708,17 @@ class SMBConnection:
                                          timeout)
 
     # ------------------------------------------------------------------ helpers
-    def _listing(self, tree, path, pattern, wait):
+    def _listing(self, tree, path, pattern, wait, pages=None):
         """Directory entries (``fscc.DirectoryEntry``) of ``path`` matching ``pattern``, every
         name checked (:class:`ListingNames`); none when nothing matches (the server's
-        STATUS_NO_SUCH_FILE, as pysmb treats it)."""
+        STATUS_NO_SUCH_FILE, as pysmb treats it). ``pages``: the listing's pages when they
+        are already on their way (:meth:`smb.engine.Engine.tree_connect_listing`)."""
         engine = self._need_engine()
         names = ListingNames()
+        if pages is None:
+            pages = engine.list_directory(tree, path, pattern, wait)
         try:
-            for page in engine.list_directory(tree, path, pattern, wait):
+            for page in pages:
                 for entry in fscc.DIRECTORY_PARSERS[engine.listing_class](page):
                     names.check(entry.file_name)
                     yield entry

@@ -32,7 +32,7 @@ import functools
 import inspect
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Tuple
 
 from smb import fscc
 from smb.errors import NotConnectedError, OperationFailure, ProtocolError, SMBTimeout, UnsupportedFeature
@@ -228,6 +228,7 @@ class Engine(abc.ABC):
                   "set_security", "notify_changes", "request_resume_key", "copy_chunks",  # issue 13.3-5
                   "open_close", "open_read_close", "open_write_close",  # issue 12: one-trip file ops
                   "get_dfs_referral",  # DFS (issue 13.7)
+                  "tree_connect_listing",  # issue 12: a first listing with its tree connect
                   )
 
     #: True for SMB2/3, False for SMB1 (drives ``SMBConnection.isUsingSMB2``).
@@ -302,6 +303,14 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def tree_disconnect(self, tree: Tree, timeout: Timeout) -> None: ...
+
+    def tree_connect_listing(self, share: str, path: str, pattern: str,
+                             timeout: Timeout) -> Tuple[Tree, Iterator[memoryview]]:
+        """Connect ``share`` and list ``path`` in it: ``(tree, pages)``, ``pages`` as
+        :meth:`list_directory` yields them (a listing failure is raised while iterating,
+        once the caller holds the tree). Engines that can send both at once override this."""
+        tree = self.tree_connect(share, timeout)
+        return tree, self.list_directory(tree, path, pattern, timeout)
 
     # --- opens -------------------------------------------------------------------------
     @abc.abstractmethod

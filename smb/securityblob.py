@@ -143,6 +143,29 @@ ContextToken = InitialContextToken
 
 # --- decoding helpers -------------------------------------------------------------------------
 
+def _ber_decode(data: bytes, spec):
+    """``(value, rest)`` as ``ber_decoder.decode`` gives them, through one long-lived
+    SingleItemDecoder (pyasn1 >= 0.5) whose Tag/TagSet caches outlive the call: a fresh
+    decoder per token (what ``decode`` makes) rebuilds them every time."""
+    if _ITEM_DECODER is None:
+        return ber_decoder.decode(data, asn1Spec=spec)
+    stream = _as_stream(data)
+    value = None
+    for value in _ITEM_DECODER(stream, asn1Spec=spec):
+        if isinstance(value, _Underrun):
+            raise _Underrun("SPNEGO token ends inside its encoding")
+    return value, stream.read()
+
+
+try:  # pyasn1 >= 0.5 (the streaming decoder)
+    from pyasn1.codec.streaming import asSeekableStream as _as_stream
+    from pyasn1.error import SubstrateUnderrunError as _Underrun
+
+    _ITEM_DECODER = ber_decoder.SingleItemDecoder()
+except (ImportError, AttributeError):  # pragma: no cover - pyasn1 0.4
+    _ITEM_DECODER = None
+
+
 def _decode(data, spec, what: str):
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise BadSecurityBlobError("SPNEGO %s: expected bytes, got %s" % (what, type(data).__name__))
@@ -150,7 +173,7 @@ def _decode(data, spec, what: str):
     if not data:
         raise BadSecurityBlobError("SPNEGO %s is empty" % what)
     try:
-        value, rest = ber_decoder.decode(data, asn1Spec=spec)
+        value, rest = _ber_decode(data, spec)
     except Exception as e:  # pyasn1 raises PyAsn1Error and, on odd input, others
         raise BadSecurityBlobError("malformed SPNEGO %s: %s" % (what, e), data) from None
     if rest:
@@ -177,8 +200,12 @@ def _unwrap_initial(data, what: str, spec_cls):
     return inner.getComponent()
 
 
+#: the schema decode_neg_token_resp decodes against (pyasn1 clones it, never changes it)
+_NEGOTIATION_TOKEN = NegotiationToken()
+
+
 def _decode_resp(data, what: str):
-    token = _decode(data, NegotiationToken(), what)
+    token = _decode(data, _NEGOTIATION_TOKEN, what)
     if token.getName() != "negTokenResp":
         raise ProtocolError("SPNEGO %s: expected negTokenResp, got %s" % (what, token.getName()))
     return token.getComponent()

@@ -48,7 +48,7 @@ _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0:
 
 _SIGNING_NAMES: dict[Optional[int], str] = {
     C.SIGNING_HMAC_SHA256: "HMAC-SHA256", C.SIGNING_AES_CMAC: "AES-CMAC", C.SIGNING_AES_GMAC: "AES-GMAC"}
-_CIPHER_NAMES = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES-128-GCM",
+_CIPHER_NAMES: dict[Optional[int], str] = {C.CIPHER_AES_128_CCM: "AES-128-CCM", C.CIPHER_AES_128_GCM: "AES-128-GCM",
                  C.CIPHER_AES_256_CCM: "AES-256-CCM", C.CIPHER_AES_256_GCM: "AES-256-GCM"}
 #: signed answers of servers that cannot validate a pre-3.0 negotiation ([MS-SMB2] 3.2.5.14.12)
 _CANNOT_VALIDATE = (C.STATUS_FILE_CLOSED, C.STATUS_NOT_SUPPORTED, C.STATUS_INVALID_DEVICE_REQUEST)
@@ -304,8 +304,7 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
             if self.cipher_id is None or session.encryption_key is None:
                 raise UnsupportedFeature("SMB3 encryption is required but dialect 0x%04X / the server "
                                          "offers no cipher" % self.dialect)
-            if self.conn.encryption is None:
-                self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
+            self._start_encryption()
 
     def logoff(self, timeout: Timeout, wait: bool = True) -> None:
         if self.session is None:
@@ -328,11 +327,18 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
 
     # --- trees ----------------------------------------------------------------------------
     def tree_connect(self, share: str, timeout: Timeout) -> Tree:
-        path = "\\\\%s\\%s" % (self.server_name, share)
         # 3.1.1 clients sign TREE_CONNECT even when signing is not required ([MS-SMB2]
         # 3.2.4.1.1): it protects the negotiation (which replaced VALIDATE_NEGOTIATE_INFO)
         sign = self.dialect == C.DIALECT_3_1_1
-        req = self._call(C.TREE_CONNECT, M.tree_connect_request(path), None, timeout, sign=sign)
+        req = self._call(C.TREE_CONNECT, M.tree_connect_request(self._unc(share)), None, timeout, sign=sign)
+        return self._connected_tree(req, share, timeout)
+
+    def _unc(self, share: str) -> str:
+        return "\\\\%s\\%s" % (self.server_name, share)
+
+    def _connected_tree(self, req, share: str, timeout: Timeout) -> Tree:
+        """The Tree a TREE_CONNECT response describes, once checked: encryption the share
+        requires ([MS-SMB2] 3.2.5.5), VALIDATE_NEGOTIATE_INFO before 3.1.1."""
         self._check(req, "TREE_CONNECT to %s" % share)
         stype, sflags, caps, access = M.parse_tree_connect_response(req.response)
         encrypt = bool(sflags & C.SHAREFLAG_ENCRYPT_DATA)
@@ -351,12 +357,17 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
                     pass
                 raise UnsupportedFeature("share %s requires SMB3 encryption, unavailable on this "
                                              "connection (dialect 0x%04X)" % (share, self.dialect))
-            if self.conn.encryption is None:
-                self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
+            self._start_encryption()
             self.session.encrypted_trees.add(tree.tree_id)
         if self.dialect < C.DIALECT_3_1_1 and not self._validated:
             self._validate_negotiate(tree, timeout)
         return tree
+
+    def _start_encryption(self) -> None:
+        """SMB3 encryption on this connection from now on (when it has a cipher; without
+        one, an encrypted send is refused)."""
+        if self.conn.encryption is None and self.cipher_id is not None:
+            self.conn.encryption = Smb3Encryption(self.conn, self.cipher_id)
 
     def _validate_negotiate(self, tree: Tree, timeout: Timeout) -> None:
         """FSCTL_VALIDATE_NEGOTIATE_INFO ([MS-SMB2] 3.2.5.5 / 3.2.5.14.12, 2.2.31.4, 2.2.32.6):

@@ -81,9 +81,7 @@ class FileOperations(EngineMixin):
         STATUS_NO_MORE_FILES."""
         page = DIR_PAGE if self.multi_credit else 65536
         pattern = pattern or "*"
-        access = C.FILE_LIST_DIRECTORY | C.FILE_READ_ATTRIBUTES | C.SYNCHRONIZE
-        create = M.create_request(tree.wire_path(path), desired_access=access, share_access=7,
-                                  create_disposition=C.FILE_OPEN, create_options=C.FILE_DIRECTORY_FILE)
+        create = listing_open(tree.wire_path(path))
         charge = self.charge(page)
         query = M.query_directory_request(M.RELATED_FILE_ID, pattern, C.FILE_ID_BOTH_DIRECTORY_INFORMATION,
                                           C.RESTART_SCANS, page)
@@ -249,6 +247,12 @@ class FileOperations(EngineMixin):
             check_pipe_reply(size)
             if status == C.STATUS_SUCCESS:
                 return b"".join(parts)
+
+
+def listing_open(path: str) -> bytes:
+    """The CREATE request body that opens the directory ``path`` to list it."""
+    return M.create_request(path, desired_access=C.FILE_LIST_DIRECTORY | C.FILE_READ_ATTRIBUTES | C.SYNCHRONIZE,
+                            share_access=7, create_disposition=C.FILE_OPEN, create_options=C.FILE_DIRECTORY_FILE)
 
 
 def open_result(r) -> OpenResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, List, Optional
 
 if TYPE_CHECKING:
+    from smb.engine import Tree
     from smb.errors import OperationFailure
     from smb.smb2.connection import Connection, Request
     from smb.smb2.session import Session
@@ -17,6 +18,8 @@ class EngineMixin:
     if TYPE_CHECKING:  # provided by SMB2Engine and smb.engine.Engine
         conn: Connection
         session: Optional[Session]
+        dialect: int
+        cipher_id: Optional[int]
         multi_credit: bool
         max_read_size: int
         max_write_size: int
@@ -29,3 +32,6 @@ class EngineMixin:
         failure: Callable[..., OperationFailure]
         close_after_failure: Callable[..., None]
         ioctl: Callable[..., bytes]
+        _unc: Callable[[str], str]
+        _start_encryption: Callable[[], None]
+        _connected_tree: Callable[..., Tree]

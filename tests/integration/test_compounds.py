@@ -20,7 +20,7 @@ from tests.hostile import MitmProxy
 
 pytestmark = pytest.mark.integration
 
-CREATE, CLOSE, READ, WRITE, SET_INFO = 5, 6, 8, 9, 17
+CREATE, CLOSE, READ, WRITE, QUERY_DIRECTORY, SET_INFO = 5, 6, 8, 9, 14, 17
 VARIANTS = [("plain", "default", {}), ("signed", "signing", {}), ("encrypted", "encrypt", {}),
             ("client-encrypted", "default", {"require_encryption": True})]
 
@@ -278,10 +278,13 @@ def test_a_file_changed_after_the_compound_is_never_mixed(samba, change):
 
 
 # --- the CREATE succeeds, a later request of the chain fails ----------------------------
-def _forge_status(command, status):
+def _forge_status(command, status, listing=False):
+    """Rewrites the status of ``command`` in the first chain that starts with CREATE (a
+    listing's chain when ``listing``, another one otherwise)."""
     def on_response(proxy, payload):
         parsed = chain(payload)
-        if parsed and len(parsed) > 1 and parsed[0][0] == CREATE and not proxy.state.get("done"):
+        if parsed and len(parsed) > 1 and parsed[0][0] == CREATE and not proxy.state.get("done") \
+                and (parsed[1][0] == QUERY_DIRECTORY) == listing:
             offsets = [off for off, _e in split_compound(payload)]
             for (cmd, _s), off in zip(parsed, offsets):
                 if cmd == command:

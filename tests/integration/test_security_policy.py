@@ -222,6 +222,7 @@ def test_require_signing(samba_factory, use_smb1):
             c, ok = connect(info, proxy.port, require_signing=True)
             assert ok and c.security.signed
             assert c.listPath(info.share, "/")
+            assert c.listPath(info.share, "/")  # on the tree connected now
             c.close()
         if use_smb1:  # an SMB1 server that does not sign: refused before authentication
             default = samba_factory("default")
@@ -233,8 +234,11 @@ def test_require_signing(samba_factory, use_smb1):
         after_logon = [p for p in proxy.responses if p[4] not in (0x72, 0x73)]
         assert after_logon and all(u16(p, 10) & 0x0004 for p in after_logon)  # FLAGS2 signature
     else:
+        # signed, or encrypted (the first listing of a share travels encrypted with its
+        # TREE_CONNECT on 3.1.1, issue 12)
         after_logon = [p for p in proxy.responses if command(p) not in (NEGOTIATE, SESSION_SETUP)]
-        assert after_logon and all(u32(p, 16) & 0x8 for p in after_logon)
+        assert after_logon and all(u32(p, 16) & 0x8 or p[:4] == b"\xfdSMB" for p in after_logon)
+        assert any(is_smb2(p) for p in after_logon)  # the second listing's answer: signed
 
 
 # --- finding 1: guest and null sessions ------------------------------------------------------------
@@ -308,19 +312,35 @@ def _page(names):
     return out
 
 
+def _rewrite_chain(p, fn):
+    """``p`` with each SMB2 message of its (compound) chain replaced by ``fn(message)``, the
+    NextCommand offsets recomputed (8-byte aligned)."""
+    if not is_smb2(p):
+        return p
+    from smb.smb2.header import split_compound
+    msgs = [fn(bytes(p[o:e])) for o, e in split_compound(p)]
+    out = b""
+    for i, m in enumerate(msgs):
+        last = i == len(msgs) - 1
+        m = m if last else m + bytes((8 - len(m) % 8) % 8)
+        out += put(m, 20, "<I", 0 if last else len(m))
+    return out
+
+
 def test_listing_that_repeats_forever_is_refused(samba):
     """Instead of STATUS_NO_MORE_FILES the server sends the same page again, forever."""
     page = _page(["loop-a", "loop-b"])
 
     def forever(proxy, p):
-        if is_smb2(p) and command(p) == QUERY_DIRECTORY and u32(p, 8) == STATUS_NO_MORE_FILES:
-            body = struct.pack("<HHI", 9, 72, len(page)) + page
-            return bytes(response_header(p, 0, credits=u16(p, 14))) + body
-        return p
+        # alone, or in the CREATE + QUERY_DIRECTORY x 2 + CLOSE chain of a listing (issue 12)
+        return _rewrite_chain(p, lambda m: bytes(response_header(m, 0, credits=u16(m, 14), flags=u32(m, 16)))
+                              + struct.pack("<HHI", 9, 72, len(page)) + page
+                              if command(m) == QUERY_DIRECTORY and u32(m, 8) == STATUS_NO_MORE_FILES else m)
 
     os.makedirs(os.path.join(samba.share_path, "loopdir"), exist_ok=True)
     with MitmProxy((samba.host, samba.port), on_response=forever) as proxy:
         c, ok = connect(samba, proxy.port)
+        c.getAttributes(samba.share, "loopdir")  # the tree connect: the listing then goes in clear
         err, _elapsed = _bounded(lambda: c.listPath(samba.share, "loopdir", timeout=30))
         assert "repeats" in str(err)
         with pytest.raises(NotConnectedError):  # malformed data broke the connection
@@ -433,6 +453,8 @@ def test_invalid_names_from_the_server_are_refused(samba, case, use_smb1):
             with MitmProxy((samba.host, samba.port), on_response=rename) as proxy:
                 c, ok = connect(samba, proxy.port)
                 assert ok
+                # the tree connect first: the first listing of a share is encrypted on 3.1.1
+                c.getAttributes(samba.share, folder + "/keep.txt")
                 with pytest.raises(ProtocolError):
                     if op == "list":
                         c.listPath(samba.share, folder)

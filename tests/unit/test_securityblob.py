@@ -286,3 +286,35 @@ class TestSPNEGOAuthenticator:
         assert auth["nt_response"] == b"" and auth["lm_response"] == b"\x00"
         spnego.finish(h("a1 07 30 05 a0 03 0a 01 00"))
         assert spnego.session_key == bytes(16)
+
+
+def test_long_lived_decoder_matches_pyasn1_across_threads():
+    """The SingleItemDecoder kept between tokens (its tag caches reused) decodes every token
+    as pyasn1's own one-shot decode does, from several threads at once."""
+    import os
+    import threading
+
+    from pyasn1.codec.ber import decoder
+
+    tokens = [sb.encode_neg_token_resp(neg_state=i % 3, supported_mech=sb.NTLMSSP_OID if i % 2 else None,
+                                       response_token=os.urandom(20 + i), mech_list_mic=os.urandom(16))
+              for i in range(40)]
+    expected = [decoder.decode(t, asn1Spec=sb.NegotiationToken())[0] for t in tokens]
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                for t, e in zip(tokens, expected):
+                    assert sb._ber_decode(t, sb.NegotiationToken()) == (e, b"")
+                    assert sb.decode_neg_token_resp(t)["responseToken"] == bytes(
+                        e.getComponent()["responseToken"])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
