@@ -119,12 +119,14 @@ class Connection(Multiplexer):
 
     def send(self, req, tid: int = 0, *, deadline: Optional[float] = None, mid: Optional[int] = None,
              expect_response: bool = True, dfs: bool = False) -> int:
-        """Send ``req`` (a messages tuple); returns its MID. ``dfs``: its path names are DFS
-        paths (SMB_FLAGS2_DFS, [MS-CIFS] 2.2.3.1)."""
+        """Send ``req`` (a messages tuple, or a :class:`smb.smb1.messages.Chain` of them);
+        returns its MID. ``dfs``: its path names are DFS paths (SMB_FLAGS2_DFS, [MS-CIFS]
+        2.2.3.1)."""
         self.check_usable()
         if deadline is None:
             deadline = time.monotonic() + 60
         slot = expect_response and mid is None
+        command = M.command_of(req)
         if slot:
             self.unpin_all()
             self._take_slot(deadline)
@@ -139,13 +141,13 @@ class Connection(Multiplexer):
                         seq = self.seq
                         self.seq += 2 if expect_response else 1
                     if expect_response:
-                        self._pending[mid] = _Pending(mid, seq, req[0], tid)
+                        self._pending[mid] = _Pending(mid, seq, command, tid)
                 flags2 = self.flags2 | H.SMB_FLAGS2_DFS if dfs else self.flags2
                 bufs = M.assemble(req, flags2=flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
                 if self.signing_key is not None:
                     signing.sign(self.signing_key, seq, bufs)
                 if log.isEnabledFor(DEBUG):
-                    log.debug("SMB1 send %s mid=%d tid=%d %d bytes%s", COMMAND_NAMES.get(req[0], req[0]), mid,
+                    log.debug("SMB1 send %s mid=%d tid=%d %d bytes%s", COMMAND_NAMES.get(command, command), mid,
                               tid, sum(len(b) for b in bufs), " signed" if self.signing_key is not None else "")
                 try:
                     self.transport.send(*bufs, deadline=deadline)
