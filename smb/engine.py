@@ -404,6 +404,20 @@ class Engine(abc.ABC):
     write_chunk: int = 65536
     read_window: int = 1
     write_window: int = 1
+    #: whether a READ of ``read_chunk`` bytes is known to be answered in full; while it is
+    #: not (an SMB1 server may cap READs below it), a pipelined read sends its first READ
+    #: alone and learns the cap from it (:func:`smb.transfer.read_to`)
+    read_chunk_honoured: bool = True
+
+    def cap_reads(self, honoured: int) -> None:
+        """The server answered ``honoured`` bytes to a longer READ of a file that went on:
+        it caps READs. Later READs on this connection ask that much, more of them in flight
+        (:func:`smb.transfer.capped_sizes`)."""
+        from smb import transfer
+
+        self.read_chunk, self.read_window = transfer.capped_sizes(self.read_chunk, self.read_window,
+                                                                  honoured)
+        self.read_chunk_honoured = True
 
     @abc.abstractmethod
     def can_submit(self, nbytes: int) -> bool:

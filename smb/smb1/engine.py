@@ -52,6 +52,9 @@ _NATIVE_SET_FILE = {4: 0x101, 13: 0x102, 19: 0x103, 20: 0x104}
 _UNSIGNED = (bytes(8), b"BSRSPYL ")
 MAX_MPX_CLIENT = 50
 READ_WINDOW_BYTES = 8 * 1024 * 1024
+#: READ_ANDX data that fits a response within a 17-bit NetBIOS length (0x1FFFF; the header,
+#: 12 words, ByteCount and a pad byte take 60 bytes)
+NETBIOS_READ_FIT = 0x1FFFF - 60
 
 
 def _resolve_password(password) -> str:
@@ -138,6 +141,9 @@ class SMB1Engine(AndXChains, DfsOperations, LockOperations, ChangeNotify, SetSec
         self.max_write_size = mid_size if caps & H.CAP_LARGE_WRITEX else small
         self.max_transact_size = max(1024, min(maxbuf, 0xFFFF) - 256)
         self.read_chunk, self.write_chunk = self.max_read_size, self.max_write_size
+        # a READ_ANDX answer longer than a 17-bit NetBIOS length may be cut short (Samba
+        # answers at most 131,011 bytes): the first pipelined READ finds out
+        self.read_chunk_honoured = self.max_read_size <= NETBIOS_READ_FIT
         self.read_window = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_read_size, 32))
         self.write_window = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_write_size, 32))
 
