@@ -335,7 +335,8 @@ class Engine(abc.ABC):
             self.abort(e)
 
     # --- whole-file operations of one open (issue 12): one round trip each where the
-    # dialect chains requests (SMB2 related compounds, smb.smb2.compounds); these
+    # dialect chains requests (SMB2 related compounds, smb.smb2.compounds; SMB1 AndX
+    # chains, smb.smb1.chains); these
     # defaults take one round trip per request. ``compounds`` tells the facade which.
     compounds: bool = False
 
