@@ -363,13 +363,18 @@ class Engine(abc.ABC):
 
     def _open_do_close(self, tree, path, timeout, create_args, action):
         opened = self.create(tree, path, timeout=timeout, **create_args)
+        return opened, self._do_close(tree, opened.file_id, timeout, action)
+
+    def _do_close(self, tree, file_id, timeout, action):
+        """``action(file_id)``'s result, the file closed after it (after its failure too,
+        which stays the one raised)."""
         try:
-            result = action(opened.file_id)
+            result = action(file_id)
         except BaseException:
-            self.close_after_failure(tree, opened.file_id, timeout)
+            self.close_after_failure(tree, file_id, timeout)
             raise
-        self.close_file(tree, opened.file_id, timeout)
-        return opened, result
+        self.close_file(tree, file_id, timeout)
+        return result
 
     @abc.abstractmethod
     def read(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout) -> bytes:

@@ -136,18 +136,12 @@ class AndXChains(EngineMixin):
 
     def _finish(self, tree, opened, step, timeout, result):
         """The rest of a chain the server stopped short of, as requests of their own."""
-        if step is not None:
-            try:
-                result = step[2](opened.file_id)
-            except BaseException:
-                self.close_after_failure(tree, opened.file_id, timeout)
-                raise
-        self.close_file(tree, opened.file_id, timeout)
-        return opened, result
+        action = step[2] if step is not None else (lambda _fid: result)
+        return opened, self._do_close(tree, opened.file_id, timeout, action)
 
     def _unchained(self, tree, path, create_args, step, timeout):
-        opened = self.create(tree, path, timeout=timeout, **create_args)
-        return self._finish(tree, opened, step, timeout, None)
+        return self._open_do_close(tree, path, timeout, create_args,
+                                   step[2] if step is not None else (lambda _fid: None))
 
     @staticmethod
     def _failed(resp: H.Response, block: int, path: str):

@@ -92,20 +92,9 @@ def tree_path(tree, path: str) -> str:
 
 
 def assemble(req, **header) -> list:
-    """The buffers of one whole message for ``req`` (header fields as :func:`header.pack_header`)."""
-    if isinstance(req, Chain):
-        return _assemble_chain(req, header)
-    command, words, data, payload = req
-    total = len(data) + (len(payload) if payload is not None else 0)
-    buf = H.pack_header(command, **header)
-    buf += _U8.pack(len(words) // 2)
-    buf += words
-    buf += _U16.pack(total & 0xFFFF)
-    buf += data
-    return [buf] if payload is None or not len(payload) else [buf, payload]
-
-
-def _assemble_chain(reqs, header) -> list:
+    """The buffers of one whole message for ``req`` (a request or a :class:`Chain`; header
+    fields as :func:`header.pack_header`): the last payload is not copied."""
+    reqs = req if isinstance(req, Chain) else (req,)
     if not reqs:
         raise ValueError("an empty AndX chain")
     buf = H.pack_header(reqs[0][0], **header)

@@ -24,3 +24,5 @@ class EngineMixin:
         read: Callable[..., bytes]
         write: Callable[..., int]
         _response: Callable[..., Any]
+        _do_close: Callable[..., Any]
+        _open_do_close: Callable[..., Any]

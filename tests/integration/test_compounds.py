@@ -47,12 +47,13 @@ def chain(payload):
 
 
 class Wire:
-    """A connection through a recording proxy; ``frames(fn)`` runs ``fn`` and returns the
-    request and response frames it cost."""
+    """A connection through a recording proxy (``connect(info, port, **kwargs)``, SMB 3.1.1
+    by default); ``frames(fn)`` runs ``fn`` and returns the request and response frames it
+    cost."""
 
-    def __init__(self, info, kwargs, on_response=None):
-        self.proxy = MitmProxy((info.host, info.port), on_response=on_response)
-        self.conn = _connect(info, self.proxy.port, **kwargs)
+    def __init__(self, info, kwargs, on_response=None, on_request=None, connect=None):
+        self.proxy = MitmProxy((info.host, info.port), on_request=on_request, on_response=on_response)
+        self.conn = (connect or _connect)(info, self.proxy.port, **kwargs)
         self.conn.listPath(info.share, "/")  # the tree connect, out of the counts
 
     def frames(self, fn):

@@ -18,6 +18,7 @@ from smb.smb1 import header as H
 from smb.smb1.chains import MAX_CHAINED_READ
 from smb.SMBConnection import SMBConnection
 from tests.hostile import MitmProxy
+from tests.integration import test_compounds as compounds
 from tests.integration.test_compounds import _disk, _no_handle_open, _put_on_disk
 
 pytestmark = pytest.mark.integration
@@ -45,23 +46,9 @@ def chain(payload):
     return [b[0] for b in r.blocks], r.status
 
 
-class Wire:
-    """An SMB1 connection through a recording proxy; ``frames(fn)`` runs ``fn`` and returns
-    the request and response messages it cost."""
-
-    def __init__(self, info, on_request=None, on_response=None):
-        self.proxy = MitmProxy((info.host, info.port), on_request=on_request, on_response=on_response)
-        self.conn = _connect(info, self.proxy.port)
-        self.conn.listPath(info.share, "/")  # the tree connect, out of the counts
-
-    def frames(self, fn):
-        before_req, before_resp = len(self.proxy.requests), len(self.proxy.responses)
-        result = fn()
-        return result, self.proxy.requests[before_req:], self.proxy.responses[before_resp:]
-
-    def close(self):
-        self.conn.close()
-        self.proxy.close()
+def Wire(info, on_request=None, on_response=None):
+    """An SMB1 connection through a recording proxy (see test_compounds.Wire)."""
+    return compounds.Wire(info, {}, on_response=on_response, on_request=on_request, connect=_connect)
 
 
 @pytest.fixture(params=VARIANTS, ids=[v[0] for v in VARIANTS])
