@@ -175,42 +175,62 @@ def test_a_file_larger_than_the_first_read_comes_back_whole(wire):
     _no_handle_open(info, name)
 
 
-def test_create_failure_cascades_and_names_the_path(wire):
-    info, conn = wire.info, wire.conn
-    clear = conn.security.encrypted is False
-    cases = [("c-missing-%s.bin" % id(wire), ntstatus.STATUS_OBJECT_NAME_NOT_FOUND)]
-    locked = "c-locked-%s.bin" % id(wire)
+def failing_opens(wire, prefix):
+    """``[(name, status)]`` of files whose open fails: a missing one, and one nobody may read
+    (when the server does not run as this user)."""
+    info = wire.info
+    cases = [("%s-missing-%s.bin" % (prefix, id(wire)), ntstatus.STATUS_OBJECT_NAME_NOT_FOUND)]
     if os.geteuid() == 0 or os.stat(info.share_path).st_uid != os.geteuid():
+        locked = "%s-locked-%s.bin" % (prefix, id(wire))
         _put_on_disk(info, locked, b"secret", mode=0o000)
         cases.append((locked, ntstatus.STATUS_ACCESS_DENIED))
-    for name, status in cases:
-        def fail():
-            with pytest.raises(OperationFailure) as e:
-                conn.retrieveFile(info.share, name, io.BytesIO())
-            return e.value
-        err, reqs, resps = wire.frames(fail)
-        assert err.status == status and name in str(err)
-        parsed = _expect_chain(resps, [CREATE, READ, CLOSE], clear)
-        if parsed:
-            # the READ and the CLOSE of the chain fail with the CREATE's status
-            assert [s for _c, s in parsed] == [status] * 3
-        assert len(reqs) == 1  # nothing else sent: no handle to close
+    return cases
+
+
+def retrieve_failure(wire, name):
+    """``(OperationFailure, request frames, response frames)`` of retrieveFile(name)."""
+    def fail():
+        with pytest.raises(OperationFailure) as e:
+            wire.conn.retrieveFile(wire.info.share, name, io.BytesIO())
+        return e.value
+    return wire.frames(fail)
+
+
+def other_failed_opens(wire, cases, prefix):
+    """getAttributes, deleteFiles and retrieveFile of a folder fail with the open's status,
+    no handle is left on the unreadable file, and the connection goes on."""
+    info, conn = wire.info, wire.conn
     with pytest.raises(OperationFailure) as e:
         conn.getAttributes(info.share, cases[0][0])
     assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND and cases[0][0] in str(e.value)
     with pytest.raises(OperationFailure) as e:
         conn.deleteFiles(info.share, cases[0][0])
     assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND
-    # a folder given to retrieveFile: the CREATE refuses it (FILE_NON_DIRECTORY_FILE)
-    os.makedirs(_disk(info, "c-dir-%s" % id(wire)), exist_ok=True)
+    # a folder given to retrieveFile: the open refuses it (FILE_NON_DIRECTORY_FILE)
+    folder = "%s-dir-%s" % (prefix, id(wire))
+    os.makedirs(_disk(info, folder), exist_ok=True)
     with pytest.raises(OperationFailure) as e:
-        conn.retrieveFile(info.share, "c-dir-%s" % id(wire), io.BytesIO())
+        conn.retrieveFile(info.share, folder, io.BytesIO())
     assert e.value.status == ntstatus.STATUS_FILE_IS_A_DIRECTORY
-    os.rmdir(_disk(info, "c-dir-%s" % id(wire)))
-    if len(cases) > 1:
-        os.chmod(_disk(info, locked), 0o666)
-        _no_handle_open(info, locked)
+    os.rmdir(_disk(info, folder))
+    for name, _status in cases[1:]:
+        os.chmod(_disk(info, name), 0o666)
+        _no_handle_open(info, name)
     assert conn.echo(b"still usable") == b"still usable"
+
+
+def test_create_failure_cascades_and_names_the_path(wire):
+    clear = wire.conn.security.encrypted is False
+    cases = failing_opens(wire, "c")
+    for name, status in cases:
+        err, reqs, resps = retrieve_failure(wire, name)
+        assert err.status == status and name in str(err)
+        parsed = _expect_chain(resps, [CREATE, READ, CLOSE], clear)
+        if parsed:
+            # the READ and the CLOSE of the chain fail with the CREATE's status
+            assert [s for _c, s in parsed] == [status] * 3
+        assert len(reqs) == 1  # nothing else sent: no handle to close
+    other_failed_opens(wire, cases, "c")
 
 
 def test_delete_on_close_keeps_delete_rules(wire):

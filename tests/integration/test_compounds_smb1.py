@@ -17,7 +17,6 @@ from smb.base import OperationFailure
 from smb.smb1 import header as H
 from smb.smb1.chains import MAX_CHAINED_READ
 from smb.SMBConnection import SMBConnection
-from tests.hostile import MitmProxy
 from tests.integration import test_compounds as compounds
 from tests.integration.test_compounds import _disk, _no_handle_open, _put_on_disk
 
@@ -143,37 +142,13 @@ def test_a_file_larger_than_the_chained_read_comes_back_whole(wire):
 
 
 def test_create_failure_reports_its_status_and_sends_nothing_else(wire):
-    info, conn = wire.info, wire.conn
-    cases = [("a-missing-%s.bin" % id(wire), ntstatus.STATUS_OBJECT_NAME_NOT_FOUND)]
-    locked = "a-locked-%s.bin" % id(wire)
-    if os.geteuid() == 0 or os.stat(info.share_path).st_uid != os.geteuid():
-        _put_on_disk(info, locked, b"secret", mode=0o000)
-        cases.append((locked, ntstatus.STATUS_ACCESS_DENIED))
+    cases = compounds.failing_opens(wire, "a")
     for name, status in cases:
-        def fail():
-            with pytest.raises(OperationFailure) as e:
-                conn.retrieveFile(info.share, name, io.BytesIO())
-            return e.value
-        err, reqs, resps = wire.frames(fail)
+        err, reqs, resps = compounds.retrieve_failure(wire, name)
         assert err.status == status and name in str(err)
         _expect(reqs, [CREATE, READ, CLOSE])
         _expect(resps, [CREATE], status)  # the chain stops at the failed open
-    with pytest.raises(OperationFailure) as e:
-        conn.getAttributes(info.share, cases[0][0])
-    assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND and cases[0][0] in str(e.value)
-    with pytest.raises(OperationFailure) as e:
-        conn.deleteFiles(info.share, cases[0][0])
-    assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND
-    folder = "a-dir-%s" % id(wire)
-    os.makedirs(_disk(info, folder), exist_ok=True)
-    with pytest.raises(OperationFailure) as e:
-        conn.retrieveFile(info.share, folder, io.BytesIO())
-    assert e.value.status == ntstatus.STATUS_FILE_IS_A_DIRECTORY
-    os.rmdir(_disk(info, folder))
-    if len(cases) > 1:
-        os.chmod(_disk(info, locked), 0o666)
-        _no_handle_open(info, locked)
-    assert conn.echo(b"still usable") == b"still usable"
+    compounds.other_failed_opens(wire, cases, "a")
 
 
 # --- a clear-text session: the proxy rewrites the chain ----------------------------------
