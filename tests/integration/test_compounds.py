@@ -54,6 +54,7 @@ class Wire:
     def __init__(self, info, kwargs, on_response=None, on_request=None, connect=None):
         self.proxy = MitmProxy((info.host, info.port), on_request=on_request, on_response=on_response)
         self.conn = (connect or _connect)(info, self.proxy.port, **kwargs)
+        self.info = info
         self.conn.listPath(info.share, "/")  # the tree connect, out of the counts
 
     def frames(self, fn):
@@ -73,7 +74,6 @@ def wire(request, samba_factory):
     if info.share_path is None:
         pytest.skip("needs the private Samba (checks files on the server's disk)")
     w = Wire(info, kwargs)
-    w.info = info
     yield w
     w.close()
 
@@ -285,17 +285,22 @@ def test_a_file_changed_after_the_compound_is_never_mixed(samba, change):
     changes right then: what comes back is the file as the second open saw it, whole."""
     name = "c-change-%s.bin" % change.__name__
     path = _put_on_disk(samba, name, os.urandom(2 * 1024 * 1024 + 5))
-    w = Wire(samba, {}, on_response=_after_first_compound(path, change))
+    retrieved_as_on_disk(Wire(samba, {}, on_response=_after_first_compound(path, change)), name, path)
+
+
+def retrieved_as_on_disk(w, name, path):
+    """retrieveFile through ``w`` (whose proxy hook changes the file once, setting
+    ``state["done"]``) delivers the file as it is on the disk now, whole; ``w`` is closed."""
     try:
         out = io.BytesIO()
-        _, n = w.conn.retrieveFile(samba.share, name, out)
+        _, n = w.conn.retrieveFile(w.info.share, name, out)
         assert w.proxy.state.get("done")
         with open(path, "rb") as f:
             now = f.read()
         assert n == len(now) and out.getvalue() == now
     finally:
         w.close()
-    _no_handle_open(samba, name)
+    _no_handle_open(w.info, name)
 
 
 # --- the CREATE succeeds, a later request of the chain fails ----------------------------

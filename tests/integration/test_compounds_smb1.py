@@ -56,7 +56,6 @@ def wire(request, samba_factory):
     if info.share_path is None:
         pytest.skip("needs the private Samba (checks files on the server's disk)")
     w = Wire(info)
-    w.info = info
     assert w.conn.security.signed is (request.param[0] == "signed")
     yield w
     w.close()
@@ -220,26 +219,16 @@ def test_a_server_that_does_not_chain_gets_separate_requests(samba):
     _no_handle_open(samba, name)
 
 
-def test_a_file_changed_after_the_chain_is_never_mixed(samba):
-    """The file grows on the server's disk right when the chained answer passes: what comes
-    back is the file as the second open saw it, whole."""
-    name = "a-change.bin"
-    path = _put_on_disk(samba, name, os.urandom(MAX_CHAINED_READ + 5000))
+@pytest.mark.parametrize("change", [compounds._grow, compounds._shrink, compounds._rewrite],
+                         ids=["grows", "shrinks", "rewritten"])
+def test_a_file_changed_after_the_chain_is_never_mixed(samba, change):
+    """The file changes on the server's disk right when the chained answer passes: what
+    comes back is the file as the second open saw it, whole."""
+    name = "a-change-%s.bin" % change.__name__
+    path = _put_on_disk(samba, name, os.urandom(2 * 1024 * 1024 + 5))
 
     def on_response(proxy, payload):
         if chain(payload)[0] == [CREATE, READ, CLOSE] and _once(proxy, "done"):
-            with open(path, "r+b") as f:
-                f.write(os.urandom(MAX_CHAINED_READ))
-                f.write(os.urandom(300000))
+            change(path)
         return payload
-    w = Wire(samba, on_response=on_response)
-    try:
-        out = io.BytesIO()
-        _, n = w.conn.retrieveFile(samba.share, name, out)
-        assert w.proxy.state.get("done")
-        with open(path, "rb") as f:
-            now = f.read()
-        assert n == len(now) and out.getvalue() == now
-    finally:
-        w.close()
-    _no_handle_open(samba, name)
+    compounds.retrieved_as_on_disk(Wire(samba, on_response=on_response), name, path)
