@@ -13,7 +13,6 @@ import struct
 import pytest
 
 from smb import ntstatus, smb_structs
-from smb.base import OperationFailure
 from smb.smb1 import header as H
 from smb.smb1.chains import MAX_CHAINED_READ
 from smb.SMBConnection import SMBConnection
@@ -179,11 +178,7 @@ def test_a_failed_request_after_the_open_closes_the_file_again(samba, command):
     _put_on_disk(samba, name, b"z" * 5000)
     w = Wire(samba, on_response=_fail_block(command, ntstatus.STATUS_ACCESS_DENIED))
     try:
-        def fail():
-            with pytest.raises(OperationFailure) as e:
-                w.conn.retrieveFile(samba.share, name, io.BytesIO())
-            return e.value
-        err, reqs, _resps = w.frames(fail)
+        err, reqs, _resps = compounds.retrieve_failure(w, name)
         assert err.status == ntstatus.STATUS_ACCESS_DENIED and name in str(err)
         assert [chain(r)[0] for r in reqs] == [[CREATE, READ, CLOSE], [CLOSE]]
         assert w.conn.echo(b"ok") == b"ok"
