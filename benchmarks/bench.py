@@ -10,7 +10,8 @@ smbclient timings include its process start-up (measured separately and printed)
 Memory: the peak RSS of our client process during the transfers is printed too.
 
 Issue 12 rows (``--issue12``; ``--only-issue12`` for these alone): 1,000 x 16 KiB files
-retrieved and stored one by one on one connection (files/s; smbclient: mget / mput),
+retrieved and stored one by one on one connection, over SMB 3.1.1 and SMB1 (files/s;
+smbclient: mget / mput),
 connect + listPath('/') + close (ms), and a 128 MiB get/put on an encryption-required and on
 a signing-required server (MB/s; pysmb cannot connect to the first). ``--ours-root DIR``
 runs "ours" from another checkout (e.g. an export of the branch before a change);
@@ -203,12 +204,12 @@ def _clients(pysmb):
     return [("ours", sys.executable, False)] + ([("pysmb", pysmb, True)] if pysmb else [])
 
 
-def _best_runs(py, iso, info, tasks, repeat, ours_root=None):
+def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False):
     """Best time per task over ``repeat`` runs; None when the client cannot do it."""
     best_r = {}
     for _ in range(repeat):
         try:
-            r, _rss = run_client(py, iso, info, False, tasks, ours_root)
+            r, _rss = run_client(py, iso, info, smb1, tasks, ours_root)
         except RuntimeError:
             return {}
         for k, v in r.items():
@@ -305,17 +306,19 @@ def issue12_rows(args, pysmb):
         local = _tree(srv.base, "local-small", n, small)
         sink = _tree(srv.base, "local-sink", 0, 0)
         tasks = ["mget:small:%d" % n, "mput:smallup:%d:%d" % (n, small)]
-        res = {label: _best_runs(py, iso, info, tasks, args.repeat) for label, py, iso in _clients(pysmb)}
-        sc_get = best(lambda: smbclient(info, False, "prompt off; cd small; lcd %s; mget *" % sink,
-                                        info.share), args.repeat)
-        sc_put = best(lambda: smbclient(info, False, "prompt off; cd smallup; mput *", info.share,
-                                        cwd=local), args.repeat)
         fps = lambda s: n / s if s else None  # noqa
-        g = lambda label, key: res.get(label, {}).get(key)  # noqa
-        rows.append(("SMB3.1.1", "%d x 16 KiB retrieveFile" % n, "files/s", fps(g("ours", tasks[0])),
-                     fps(g("pysmb", tasks[0])), fps(sc_get)))
-        rows.append(("SMB3.1.1", "%d x 16 KiB storeFile" % n, "files/s", fps(g("ours", tasks[1])),
-                     fps(g("pysmb", tasks[1])), fps(sc_put)))
+        for mode, smb1 in (("SMB3.1.1", False), ("SMB1", True)):
+            res = {label: _best_runs(py, iso, info, tasks, args.repeat, smb1=smb1)
+                   for label, py, iso in _clients(pysmb)}
+            sc_get = best(lambda: smbclient(info, smb1, "prompt off; cd small; lcd %s; mget *" % sink,
+                                            info.share), args.repeat)
+            sc_put = best(lambda: smbclient(info, smb1, "prompt off; cd smallup; mput *", info.share,
+                                            cwd=local), args.repeat)
+            g = lambda label, key: res.get(label, {}).get(key)  # noqa
+            rows.append((mode, "%d x 16 KiB retrieveFile" % n, "files/s", fps(g("ours", tasks[0])),
+                         fps(g("pysmb", tasks[0])), fps(sc_get)))
+            rows.append((mode, "%d x 16 KiB storeFile" % n, "files/s", fps(g("ours", tasks[1])),
+                         fps(g("pysmb", tasks[1])), fps(sc_put)))
         rows += connect_rows(args, pysmb, info)
     finally:
         srv.stop()

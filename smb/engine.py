@@ -344,7 +344,8 @@ class Engine(abc.ABC):
             self.abort(e)
 
     # --- whole-file operations of one open (issue 12): one round trip each where the
-    # dialect chains requests (SMB2 related compounds, smb.smb2.compounds); these
+    # dialect chains requests (SMB2 related compounds, smb.smb2.compounds; SMB1 AndX
+    # chains, smb.smb1.chains); these
     # defaults take one round trip per request. ``compounds`` tells the facade which.
     compounds: bool = False
 
@@ -371,13 +372,18 @@ class Engine(abc.ABC):
 
     def _open_do_close(self, tree, path, timeout, create_args, action):
         opened = self.create(tree, path, timeout=timeout, **create_args)
+        return opened, self._do_close(tree, opened.file_id, timeout, action)
+
+    def _do_close(self, tree, file_id, timeout, action):
+        """``action(file_id)``'s result, the file closed after it (after its failure too,
+        which stays the one raised)."""
         try:
-            result = action(opened.file_id)
+            result = action(file_id)
         except BaseException:
-            self.close_after_failure(tree, opened.file_id, timeout)
+            self.close_after_failure(tree, file_id, timeout)
             raise
-        self.close_file(tree, opened.file_id, timeout)
-        return opened, result
+        self.close_file(tree, file_id, timeout)
+        return result
 
     @abc.abstractmethod
     def read(self, tree: Tree, file_id: object, offset: int, length: int, timeout: Timeout) -> bytes:
@@ -413,6 +419,20 @@ class Engine(abc.ABC):
     write_chunk: int = 65536
     read_window: int = 1
     write_window: int = 1
+    #: whether a READ of ``read_chunk`` bytes is known to be answered in full; while it is
+    #: not (an SMB1 server may cap READs below it), a pipelined read sends its first READ
+    #: alone and learns the cap from it (:func:`smb.transfer.read_to`)
+    read_chunk_honoured: bool = True
+
+    def cap_reads(self, honoured: int) -> None:
+        """The server answered ``honoured`` bytes to a longer READ of a file that went on:
+        it caps READs. Later READs on this connection ask that much, more of them in flight
+        (:func:`smb.transfer.capped_sizes`)."""
+        from smb import transfer
+
+        self.read_chunk, self.read_window = transfer.capped_sizes(self.read_chunk, self.read_window,
+                                                                  honoured)
+        self.read_chunk_honoured = True
 
     @abc.abstractmethod
     def can_submit(self, nbytes: int) -> bool:

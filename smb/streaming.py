@@ -15,7 +15,8 @@ discarded on arrival). A READ carrying more than asked is malformed (ProtocolErr
 empty one (or STATUS_END_OF_FILE) is the end of the file; a short one is followed at once
 by a READ of the rest, the others staying in flight, and when that rest comes the server is
 taken to cap READs at what the short one returned: later READs ask that much, more of them
-in flight (SMB1 servers answer at most what fits a 17-bit NetBIOS length).
+in flight (SMB1 servers answer at most what fits a 17-bit NetBIOS length), those of the
+connection's later transfers too (:meth:`smb.engine.Engine.cap_reads`).
 
 :class:`WriteBehind`: a write is accepted at once; contiguous small writes are gathered into
 one WRITE of up to ``write_chunk`` bytes, and up to ``write_window`` WRITEs are in flight.
@@ -36,13 +37,10 @@ from collections import deque
 from typing import Optional
 
 from smb.errors import OperationFailure, ProtocolError, SMBTimeout
-from smb.transfer import drop
+from smb.transfer import capped_sizes, drop
 
 #: the smallest read-ahead (bytes) once reads are sequential
 MIN_AHEAD = 256 * 1024
-#: READ sizes a server's cap may lower the chunk to, at least; READs in flight at most then
-MIN_CHUNK = 4096
-MAX_WINDOW = 32
 
 
 class ReadAhead:
@@ -177,9 +175,8 @@ class ReadAhead:
         return k
 
     def _set_chunk(self, size: int) -> None:
-        self.chunk = max(MIN_CHUNK, min(self.chunk, size))
-        window = max(self.engine.read_window, self.max_ahead // self.chunk)
-        self.window = max(1, min(MAX_WINDOW, window))
+        self.engine.cap_reads(size)  # later transfers of the connection ask that much too
+        self.chunk, self.window = capped_sizes(self.chunk, self.window, size)
 
     def _drop_inflight(self, after: Optional[BaseException] = None) -> None:
         """Forget the READs in flight: their answers are awaited and dropped (servers must

@@ -13,6 +13,12 @@ Rules:
   range; only an empty read (or STATUS_END_OF_FILE) ends the file, and READs already in
   flight beyond that end deliver nothing, whatever they carry. A READ carrying more than it
   asked for is malformed (ProtocolError).
+* READ sizes: when the rest of a short READ brings data, the server caps READs at what the
+  short one returned (SMB1 servers answer at most what fits a 17-bit NetBIOS length):
+  :meth:`smb.engine.Engine.cap_reads` makes later READs of the connection ask that much,
+  more of them in flight (:func:`capped_sizes`, shared with :mod:`smb.streaming`). While an
+  engine does not know whether a READ of ``read_chunk`` bytes is answered in full
+  (``read_chunk_honoured``), its first READ goes alone, so no READ in flight is cut short.
 * writes: a short WRITE is re-sent from where the server stopped; a WRITE that makes no
   progress is an OperationFailure; one that claims more than was sent is malformed.
 * every wait is one response's wait (``timeout``); on a timeout the requests in flight are
@@ -63,29 +69,45 @@ def drop(engine, handles, complete, timeout, after: Optional[BaseException] = No
             engine.release(handle)
 
 
+#: READ sizes a server's cap may lower the chunk to, at least; READs in flight at most then
+MIN_CHUNK = 4096
+MAX_WINDOW = 32
+
+
+def capped_sizes(chunk: int, window: int, honoured: int):
+    """``(chunk, window)`` once a server answered ``honoured`` bytes to a READ of
+    ``chunk`` bytes in a file that went on: READs ask that much, more of them in flight (as
+    many bytes as before, at most :data:`MAX_WINDOW` READs)."""
+    new = max(MIN_CHUNK, min(chunk, honoured))
+    return new, max(1, min(MAX_WINDOW, max(window, chunk * window // new)))
+
+
 def read_to(engine, tree, file_id, offset: int, length: int, sink: Callable[[memoryview], object],
             timeout, progress: Optional[Callable[[int], object]] = None) -> int:
-    chunk = engine.read_chunk
-    if 0 <= length < chunk:
-        chunk = max(1, length)
-    window = engine.read_window
     end = offset + length if length >= 0 else None
     next_off = offset
-    inflight: deque = deque()  # (handle, offset, size)
+    inflight: deque = deque()  # (handle, offset, size, after_short)
+    short = 0  # the length of a short READ whose rest is read next, alone
     delivered = 0
     eof = False
     try:
         while True:
+            chunk, window = engine.read_chunk, engine.read_window
+            if short or not engine.read_chunk_honoured:
+                window = 1  # the server's cap on READs is being found out
+            if 0 <= length < chunk:
+                chunk = max(1, length)
             while not eof and len(inflight) < window and (end is None or next_off < end):
                 size = chunk if end is None else min(chunk, end - next_off)
                 if inflight and not engine.can_submit(size):
                     break
                 inflight.append((engine.submit_read(tree, file_id, next_off, size, timeout),
-                                 next_off, size))
+                                 next_off, size, short))
                 next_off += size
+                short = 0
             if not inflight:
                 break
-            handle, off, size = inflight.popleft()
+            handle, off, size, after_short = inflight.popleft()
             data = engine.complete_read(handle, timeout)
             if data is None or eof:
                 # the end of the file, or a READ beyond it: delivering its data would leave
@@ -102,12 +124,19 @@ def read_to(engine, tree, file_id, offset: int, length: int, sink: Callable[[mem
             delivered += n
             if progress is not None and n:
                 progress(n)
+            if n and after_short:
+                engine.cap_reads(after_short)  # the file went on: the server caps READs
+            elif n == size == engine.read_chunk:
+                engine.read_chunk_honoured = True
             if n < size:
-                # short: a shrinking file, or a server that sends less. Read the rest of the
-                # range; only an empty read ends the file
-                extra = _read_rest(engine, tree, file_id, off + n, size - n, sink, timeout, progress)
-                delivered += extra
-                eof = n + extra < size
+                # short: a shrinking file, or a server that caps READs. Only an empty read
+                # ends the file: the rest of the range is read next
+                if inflight:
+                    extra = _read_rest(engine, tree, file_id, off + n, size - n, sink, timeout, progress)
+                    delivered += extra
+                    eof = n + extra < size
+                else:  # nothing beyond it in flight: read on from its end, learning the cap
+                    next_off, short = off + n, n
     except BaseException as exc:
         drop(engine, [item[0] for item in inflight], engine.complete_read, timeout, exc)
         raise

@@ -3,7 +3,8 @@ one round trip for a file that fits in one READ or WRITE, the pipelined path of
 :mod:`smb.transfer` for the others.
 
 On an engine that chains requests (``engine.compounds``: SMB2 related compounds, [MS-SMB2]
-3.2.4.1.4), a download starts with CREATE + READ + CLOSE of one chunk. When the file turns
+3.2.4.1.4; SMB1 AndX chains, [MS-CIFS] 2.2.3.4), a download starts with CREATE + READ +
+CLOSE of one chunk (on SMB1 at most what fits a 64 KiB chained answer). When the file turns
 out larger than that READ, the file is opened again and read on with the pipelined path;
 the first chunk is kept only if the second open reports the same size and times as the
 first (the file did not change in between), otherwise the download starts over from the

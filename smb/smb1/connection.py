@@ -60,6 +60,21 @@ class _Pending:
         self.queue = deque(bytes(r) if type(r) is memoryview else r for r in self.queue)
 
 
+def _names(req) -> str:
+    """The command names of a request or of an AndX chain's requests, for the log."""
+    commands = [r[0] for r in req] if isinstance(req, M.Chain) else [req[0]]
+    return "+".join(COMMAND_NAMES.get(c, "0x%02X" % c) for c in commands)
+
+
+def _received_names(mv) -> str:
+    """The command names of the blocks of a received message, for the log (the first
+    one's alone when the message does not parse; it is then refused elsewhere)."""
+    try:
+        return _names(M.Chain(H.parse_response(mv).blocks))
+    except ProtocolError:
+        return COMMAND_NAMES.get(mv[4], "0x%02X" % mv[4])
+
+
 def failure(resp: H.Response, what: str = "") -> OperationFailure:
     name = COMMAND_NAMES.get(resp.command, "0x%02X" % resp.command)
     return smb1_failure("SMB1 %s failed%s" % (name, (": " + what) if what else ""), resp.raw, resp.status)
@@ -119,12 +134,14 @@ class Connection(Multiplexer):
 
     def send(self, req, tid: int = 0, *, deadline: Optional[float] = None, mid: Optional[int] = None,
              expect_response: bool = True, dfs: bool = False) -> int:
-        """Send ``req`` (a messages tuple); returns its MID. ``dfs``: its path names are DFS
-        paths (SMB_FLAGS2_DFS, [MS-CIFS] 2.2.3.1)."""
+        """Send ``req`` (a messages tuple, or a :class:`smb.smb1.messages.Chain` of them);
+        returns its MID. ``dfs``: its path names are DFS paths (SMB_FLAGS2_DFS, [MS-CIFS]
+        2.2.3.1)."""
         self.check_usable()
         if deadline is None:
             deadline = time.monotonic() + 60
         slot = expect_response and mid is None
+        command = M.command_of(req)
         if slot:
             self.unpin_all()
             self._take_slot(deadline)
@@ -139,13 +156,13 @@ class Connection(Multiplexer):
                         seq = self.seq
                         self.seq += 2 if expect_response else 1
                     if expect_response:
-                        self._pending[mid] = _Pending(mid, seq, req[0], tid)
+                        self._pending[mid] = _Pending(mid, seq, command, tid)
                 flags2 = self.flags2 | H.SMB_FLAGS2_DFS if dfs else self.flags2
                 bufs = M.assemble(req, flags2=flags2, tid=tid, uid=self.uid, mid=mid, pid=self.pid)
                 if self.signing_key is not None:
                     signing.sign(self.signing_key, seq, bufs)
                 if log.isEnabledFor(DEBUG):
-                    log.debug("SMB1 send %s mid=%d tid=%d %d bytes%s", COMMAND_NAMES.get(req[0], req[0]), mid,
+                    log.debug("SMB1 send %s mid=%d tid=%d %d bytes%s", _names(req), mid,
                               tid, sum(len(b) for b in bufs), " signed" if self.signing_key is not None else "")
                 try:
                     self.transport.send(*bufs, deadline=deadline)
@@ -178,7 +195,7 @@ class Connection(Multiplexer):
             raise ProtocolError("not an SMB1 message from the server")
         rmid = _MID_AT.unpack_from(mv, 30)[0]
         if log.isEnabledFor(DEBUG):
-            log.debug("SMB1 recv %s mid=%d status=0x%08X %d bytes", COMMAND_NAMES.get(mv[4], mv[4]), rmid,
+            log.debug("SMB1 recv %s mid=%d status=0x%08X %d bytes", _received_names(mv), rmid,
                       _STATUS_AT.unpack_from(mv, 5)[0], len(mv))
         q = self._pending.get(rmid)
         if q is None:

@@ -5,7 +5,7 @@ security) or with LM/NT challenge responses (CIFS 4.1.2), MD5 signing once the s
 is known ([MS-CIFS] 3.1.5.1, MAC key = session key (+ NT response without extended
 security), first signed request sequence number 2), LOGOFF_ANDX 4.1.3, ECHO 4.1.7.
 Trees: TREE_CONNECT_ANDX 4.1.4 / TREE_DISCONNECT 4.1.5. Files: NT_CREATE_ANDX 4.2.1, CLOSE
-4.2.9, READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined by :mod:`smb.transfer` over this
+4.2.9 (chained with a READ_ANDX or WRITE_ANDX for small files: :mod:`smb.smb1.chains`), READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined by :mod:`smb.transfer` over this
 engine's submit/complete interface), RENAME 4.2.11,
 TRANS2_FIND_FIRST2 / FIND_NEXT2 4.3.4-4.3.5 with FIND_CLOSE2 4.3.6, TRANS2_QUERY_FILE /
 QUERY_FS / SET_FILE_INFORMATION (SMB_INFO_PASSTHROUGH levels when the server has
@@ -25,8 +25,10 @@ from smb.ntstatus import (STATUS_END_OF_FILE, STATUS_INVALID_LEVEL, STATUS_INVAL
                           STATUS_NOT_SUPPORTED)
 from smb.smb1 import header as H
 from smb.smb1 import messages as M
+from smb.smb1.messages import tree_path as _path
 from smb.smb1 import signing
 from smb.smb1 import trans as T
+from smb.smb1.chains import AndXChains, open_result
 from smb.smb1.connection import Connection, failure
 from smb.smb1.dfs import DfsOperations
 from smb.smb1.locks import LockOperations
@@ -50,6 +52,9 @@ _NATIVE_SET_FILE = {4: 0x101, 13: 0x102, 19: 0x103, 20: 0x104}
 _UNSIGNED = (bytes(8), b"BSRSPYL ")
 MAX_MPX_CLIENT = 50
 READ_WINDOW_BYTES = 8 * 1024 * 1024
+#: READ_ANDX data that fits a response within a 17-bit NetBIOS length (0x1FFFF; the header,
+#: 12 words, ByteCount and a pad byte take 60 bytes)
+NETBIOS_READ_FIT = 0x1FFFF - 60
 
 
 def _resolve_password(password) -> str:
@@ -60,13 +65,7 @@ def _resolve_password(password) -> str:
     return password or ""
 
 
-def _path(tree: E.Tree, path: str) -> str:
-    """SMB1 paths are rooted: 'a\\b' -> '\\a\\b', '' -> '\\'; on a DFS share they are
-    DFS paths, '\\server\\share\\a\\b' ([MS-CIFS] 2.2.1.1.2, 3.2.4.x)."""
-    return "\\" + tree.wire_path(path.lstrip("\\"))
-
-
-class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Engine):
+class SMB1Engine(AndXChains, DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Engine):
     conn: Connection
     is_smb2 = False
     dialect = 0x0001
@@ -142,6 +141,9 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
         self.max_write_size = mid_size if caps & H.CAP_LARGE_WRITEX else small
         self.max_transact_size = max(1024, min(maxbuf, 0xFFFF) - 256)
         self.read_chunk, self.write_chunk = self.max_read_size, self.max_write_size
+        # a READ_ANDX answer longer than a 17-bit NetBIOS length may be cut short (Samba
+        # answers at most 131,011 bytes): the first pipelined READ finds out
+        self.read_chunk_honoured = self.max_read_size <= NETBIOS_READ_FIT
         self.read_window = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_read_size, 32))
         self.write_window = max(1, min(self.max_mpx - 1 or 1, READ_WINDOW_BYTES // self.max_write_size, 32))
 
@@ -299,12 +301,7 @@ class SMB1Engine(DfsOperations, LockOperations, ChangeNotify, SetSecurity, E.Eng
                           create_options=create_options, unicode=self.unicode)
         resp = self.conn.request(req, tree.tree_id, timeout, what="create %s" % path,
                                  dfs=bool(tree.dfs_prefix))
-        r = M.parse_nt_create(resp)
-        return E.OpenResult(file_id=r.fid, create_action=r.create_action,
-                            creation_time=r.creation_time, last_access_time=r.last_access_time,
-                            last_write_time=r.last_write_time, change_time=r.change_time,
-                            allocation_size=r.allocation_size, end_of_file=r.end_of_file,
-                            file_attributes=r.file_attributes, is_directory=r.directory)
+        return open_result(M.parse_nt_create(resp))
 
     def close_file(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
         self.conn.request(M.close(file_id), tree.tree_id, timeout, what="close")

@@ -12,6 +12,13 @@ A request is a tuple ``(command, words, data, payload)``: ``words`` are the para
 (string padding depends on that offset), and ``payload`` an optional extra buffer appended
 to the data without copying (WRITE_ANDX). :func:`assemble` turns one into the buffers of a
 whole message. Parsers take a :class:`smb.smb1.header.Response` (or one of its blocks).
+
+A :class:`Chain` of requests is sent as one batched message ([MS-CIFS] 2.2.3.4, 3.2.4.1.4):
+one header, then each request's parameter and data blocks, linked by the AndXCommand /
+AndXOffset of every block but the last (each block after the first starts 4-byte aligned).
+Only the first request may carry strings (their padding counts from the header); a
+WRITE_ANDX's DataOffset is set for its place in the message (its payload is copied into the
+message unless it is the last block).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ READ_ANDX_RESP = struct.Struct("<BBHHHHHHH8s")            # 12 words
 WRITE_ANDX = struct.Struct("<BBHHIIHHHHHI")               # 14 words
 WRITE_ANDX_RESP = struct.Struct("<BBHHHHH")               # 6 words
 CLOSE = struct.Struct("<HI")                              # 3 words
+_WRITE_DATA_OFFSET = 22                                   # WRITE_ANDX DataOffset, in the words
 
 NO_ANDX = H.SMB_COM_NO_ANDX_COMMAND
 
@@ -57,15 +65,60 @@ NATIVE_OS = "Unix"
 NATIVE_LANMAN = "smbclient-py"
 
 
+class Chain(list):
+    """Requests (tuples as above) sent as one AndX chain: every one but the last an AndX
+    command, the FID of those after the first taken from the open the chain makes."""
+
+
+def command_of(req) -> int:
+    """The command of a request, or of the first request of a :class:`Chain`."""
+    return req[0][0] if isinstance(req, Chain) else req[0]
+
+
+def message_size(req) -> int:
+    """The length of the message :func:`assemble` makes of ``req`` (a request or a Chain)."""
+    size = H.HEADER_SIZE
+    for i, (_command, words, data, payload) in enumerate(req if isinstance(req, Chain) else [req]):
+        size += (-size % 4) if i else 0
+        size += 3 + len(words) + len(data) + (len(payload) if payload is not None else 0)
+    return size
+
+
+def tree_path(tree, path: str) -> str:
+    """The name of ``path`` on ``tree`` (a :class:`smb.engine.Tree`): SMB1 paths are rooted,
+    'a\\b' -> '\\a\\b', '' -> '\\'; on a DFS share they are DFS paths,
+    '\\server\\share\\a\\b' ([MS-CIFS] 2.2.1.1.2)."""
+    return "\\" + tree.wire_path(path.lstrip("\\"))
+
+
 def assemble(req, **header) -> list:
-    """The buffers of one whole message for ``req`` (header fields as :func:`header.pack_header`)."""
-    command, words, data, payload = req
-    total = len(data) + (len(payload) if payload is not None else 0)
-    buf = H.pack_header(command, **header)
-    buf += _U8.pack(len(words) // 2)
-    buf += words
-    buf += _U16.pack(total & 0xFFFF)
-    buf += data
+    """The buffers of one whole message for ``req`` (a request or a :class:`Chain`; header
+    fields as :func:`header.pack_header`): the last payload is not copied."""
+    reqs = req if isinstance(req, Chain) else (req,)
+    if not reqs:
+        raise ValueError("an empty AndX chain")
+    buf = H.pack_header(reqs[0][0], **header)
+    link = -1  # where the previous block's AndX fields are
+    payload = None
+    for i, (command, words, data, payload) in enumerate(reqs):
+        if i < len(reqs) - 1 and command not in H.ANDX_COMMANDS:
+            raise ValueError("command 0x%02X cannot be followed in an AndX chain" % command)
+        if link >= 0:
+            buf += bytes(-len(buf) % 4)
+            if len(buf) > 0xFFFF:
+                raise ValueError("an AndX chain block beyond the 16-bit AndXOffset")
+            ANDX_ONLY.pack_into(buf, link, command, 0, len(buf))
+        link = len(buf) + 1
+        total = len(data) + (len(payload) if payload is not None else 0)
+        if command == H.SMB_COM_WRITE_ANDX:  # DataOffset: where the payload starts
+            words = bytearray(words)
+            _U16.pack_into(words, _WRITE_DATA_OFFSET, len(buf) + 1 + len(words) + 2 + len(data))
+        buf += _U8.pack(len(words) // 2)
+        buf += words
+        buf += _U16.pack(total & 0xFFFF)
+        buf += data
+        if i < len(reqs) - 1 and payload is not None:
+            buf += payload  # a later block follows it: copied in
     return [buf] if payload is None or not len(payload) else [buf, payload]
 
 

@@ -47,12 +47,14 @@ def chain(payload):
 
 
 class Wire:
-    """A connection through a recording proxy; ``frames(fn)`` runs ``fn`` and returns the
-    request and response frames it cost."""
+    """A connection through a recording proxy (``connect(info, port, **kwargs)``, SMB 3.1.1
+    by default); ``frames(fn)`` runs ``fn`` and returns the request and response frames it
+    cost."""
 
-    def __init__(self, info, kwargs, on_response=None):
-        self.proxy = MitmProxy((info.host, info.port), on_response=on_response)
-        self.conn = _connect(info, self.proxy.port, **kwargs)
+    def __init__(self, info, kwargs, on_response=None, on_request=None, connect=None):
+        self.proxy = MitmProxy((info.host, info.port), on_request=on_request, on_response=on_response)
+        self.conn = (connect or _connect)(info, self.proxy.port, **kwargs)
+        self.info = info
         self.conn.listPath(info.share, "/")  # the tree connect, out of the counts
 
     def frames(self, fn):
@@ -72,7 +74,6 @@ def wire(request, samba_factory):
     if info.share_path is None:
         pytest.skip("needs the private Samba (checks files on the server's disk)")
     w = Wire(info, kwargs)
-    w.info = info
     yield w
     w.close()
 
@@ -174,42 +175,62 @@ def test_a_file_larger_than_the_first_read_comes_back_whole(wire):
     _no_handle_open(info, name)
 
 
-def test_create_failure_cascades_and_names_the_path(wire):
-    info, conn = wire.info, wire.conn
-    clear = conn.security.encrypted is False
-    cases = [("c-missing-%s.bin" % id(wire), ntstatus.STATUS_OBJECT_NAME_NOT_FOUND)]
-    locked = "c-locked-%s.bin" % id(wire)
+def failing_opens(wire, prefix):
+    """``[(name, status)]`` of files whose open fails: a missing one, and one nobody may read
+    (when the server does not run as this user)."""
+    info = wire.info
+    cases = [("%s-missing-%s.bin" % (prefix, id(wire)), ntstatus.STATUS_OBJECT_NAME_NOT_FOUND)]
     if os.geteuid() == 0 or os.stat(info.share_path).st_uid != os.geteuid():
+        locked = "%s-locked-%s.bin" % (prefix, id(wire))
         _put_on_disk(info, locked, b"secret", mode=0o000)
         cases.append((locked, ntstatus.STATUS_ACCESS_DENIED))
-    for name, status in cases:
-        def fail():
-            with pytest.raises(OperationFailure) as e:
-                conn.retrieveFile(info.share, name, io.BytesIO())
-            return e.value
-        err, reqs, resps = wire.frames(fail)
-        assert err.status == status and name in str(err)
-        parsed = _expect_chain(resps, [CREATE, READ, CLOSE], clear)
-        if parsed:
-            # the READ and the CLOSE of the chain fail with the CREATE's status
-            assert [s for _c, s in parsed] == [status] * 3
-        assert len(reqs) == 1  # nothing else sent: no handle to close
+    return cases
+
+
+def retrieve_failure(wire, name):
+    """``(OperationFailure, request frames, response frames)`` of retrieveFile(name)."""
+    def fail():
+        with pytest.raises(OperationFailure) as e:
+            wire.conn.retrieveFile(wire.info.share, name, io.BytesIO())
+        return e.value
+    return wire.frames(fail)
+
+
+def other_failed_opens(wire, cases, prefix):
+    """getAttributes, deleteFiles and retrieveFile of a folder fail with the open's status,
+    no handle is left on the unreadable file, and the connection goes on."""
+    info, conn = wire.info, wire.conn
     with pytest.raises(OperationFailure) as e:
         conn.getAttributes(info.share, cases[0][0])
     assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND and cases[0][0] in str(e.value)
     with pytest.raises(OperationFailure) as e:
         conn.deleteFiles(info.share, cases[0][0])
     assert e.value.status == ntstatus.STATUS_OBJECT_NAME_NOT_FOUND
-    # a folder given to retrieveFile: the CREATE refuses it (FILE_NON_DIRECTORY_FILE)
-    os.makedirs(_disk(info, "c-dir-%s" % id(wire)), exist_ok=True)
+    # a folder given to retrieveFile: the open refuses it (FILE_NON_DIRECTORY_FILE)
+    folder = "%s-dir-%s" % (prefix, id(wire))
+    os.makedirs(_disk(info, folder), exist_ok=True)
     with pytest.raises(OperationFailure) as e:
-        conn.retrieveFile(info.share, "c-dir-%s" % id(wire), io.BytesIO())
+        conn.retrieveFile(info.share, folder, io.BytesIO())
     assert e.value.status == ntstatus.STATUS_FILE_IS_A_DIRECTORY
-    os.rmdir(_disk(info, "c-dir-%s" % id(wire)))
-    if len(cases) > 1:
-        os.chmod(_disk(info, locked), 0o666)
-        _no_handle_open(info, locked)
+    os.rmdir(_disk(info, folder))
+    for name, _status in cases[1:]:
+        os.chmod(_disk(info, name), 0o666)
+        _no_handle_open(info, name)
     assert conn.echo(b"still usable") == b"still usable"
+
+
+def test_create_failure_cascades_and_names_the_path(wire):
+    clear = wire.conn.security.encrypted is False
+    cases = failing_opens(wire, "c")
+    for name, status in cases:
+        err, reqs, resps = retrieve_failure(wire, name)
+        assert err.status == status and name in str(err)
+        parsed = _expect_chain(resps, [CREATE, READ, CLOSE], clear)
+        if parsed:
+            # the READ and the CLOSE of the chain fail with the CREATE's status
+            assert [s for _c, s in parsed] == [status] * 3
+        assert len(reqs) == 1  # nothing else sent: no handle to close
+    other_failed_opens(wire, cases, "c")
 
 
 def test_delete_on_close_keeps_delete_rules(wire):
@@ -264,17 +285,22 @@ def test_a_file_changed_after_the_compound_is_never_mixed(samba, change):
     changes right then: what comes back is the file as the second open saw it, whole."""
     name = "c-change-%s.bin" % change.__name__
     path = _put_on_disk(samba, name, os.urandom(2 * 1024 * 1024 + 5))
-    w = Wire(samba, {}, on_response=_after_first_compound(path, change))
+    retrieved_as_on_disk(Wire(samba, {}, on_response=_after_first_compound(path, change)), name, path)
+
+
+def retrieved_as_on_disk(w, name, path):
+    """retrieveFile through ``w`` (whose proxy hook changes the file once, setting
+    ``state["done"]``) delivers the file as it is on the disk now, whole; ``w`` is closed."""
     try:
         out = io.BytesIO()
-        _, n = w.conn.retrieveFile(samba.share, name, out)
+        _, n = w.conn.retrieveFile(w.info.share, name, out)
         assert w.proxy.state.get("done")
         with open(path, "rb") as f:
             now = f.read()
         assert n == len(now) and out.getvalue() == now
     finally:
         w.close()
-    _no_handle_open(samba, name)
+    _no_handle_open(w.info, name)
 
 
 # --- the CREATE succeeds, a later request of the chain fails ----------------------------

@@ -199,7 +199,7 @@ def test_garbage_from_server():
 def engine_for(server, signed=False, chunk=4096, window=8):
     """An SMB1Engine over ``server`` with small transfer chunks (the transfer logic itself
     is smb.transfer, shared with SMB2)."""
-    from smb.smb1.engine import SMB1Engine
+    from smb.smb1.engine import NETBIOS_READ_FIT, SMB1Engine
 
     caps = (H.CAP_EXTENDED_SECURITY | H.CAP_UNICODE | H.CAP_NT_SMBS | H.CAP_LARGE_READX
             | H.CAP_LARGE_WRITEX | H.CAP_INFOLEVEL_PASSTHRU)
@@ -209,6 +209,7 @@ def engine_for(server, signed=False, chunk=4096, window=8):
         eng.conn.activate_signing(KEY, 2)
     eng.read_chunk = eng.write_chunk = chunk
     eng.read_window = eng.write_window = window
+    eng.read_chunk_honoured = chunk <= NETBIOS_READ_FIT
     return eng
 
 
@@ -227,6 +228,40 @@ def test_read_to_in_order(lifo, short, signed):
     part = []
     assert eng.read_to(TREE, 5, 99000, 5000, lambda mv: part.append(bytes(mv)), FOREVER) == 1000
     assert b"".join(part) == content[99000:]
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_read_to_learns_the_servers_read_cap(signed):
+    """A server answering at most 5000 bytes per READ (Samba: 131,011 on SMB1): the first
+    READ goes alone, its rest too; from then on READs ask 5000 bytes, pipelined, so that no
+    READ is cut short and no tail is read on its own -- on the next transfer too."""
+    content = bytes((i * 11) & 0xFF for i in range(100000))
+    srv = FakeServer(content, short_read=5000, key=KEY if signed else None)
+    eng = engine_for(srv, signed, chunk=16384)
+    eng.read_chunk_honoured = False  # as for 1 MiB READs on an unsigned session
+    chunks = []
+    assert eng.read_to(TREE, 5, 0, -1, lambda mv: chunks.append(bytes(mv)), FOREVER) == len(content)
+    assert b"".join(chunks) == content and eng.conn.outstanding == 0
+    reads = [(_read_offset(m), _read_count(m)) for m in srv.sent if m[4] == H.SMB_COM_READ_ANDX]
+    assert [n for _o, n in reads[:2]] == [16384, 16384] and {n for _o, n in reads[2:]} == {5000}
+    # one READ per 5000 bytes of the file (and some beyond its end, read to the end)
+    assert [o for o, _n in reads if o < len(content)] == list(range(0, len(content), 5000))
+    assert (eng.read_chunk, eng.read_chunk_honoured) == (5000, True) and eng.read_window > 8
+    del srv.sent[:]
+    chunks = []
+    assert eng.read_to(TREE, 5, 0, 50000, lambda mv: chunks.append(bytes(mv)), FOREVER) == 50000
+    assert b"".join(chunks) == content[:50000]
+    assert [_read_count(m) for m in srv.sent if m[4] == H.SMB_COM_READ_ANDX] == [5000] * 10
+
+
+def _read_offset(message):
+    return struct.unpack_from("<I", message, 33 + 6)[0]
+
+
+def _read_count(message):
+    """MaxCountOfBytesToReturn (+ MaxCountHigh) of a READ_ANDX request ([MS-CIFS] 2.2.4.42.1)."""
+    low, high = struct.unpack_from("<H", message, 33 + 10)[0], struct.unpack_from("<H", message, 33 + 14)[0]
+    return low | (high << 16)
 
 
 @pytest.mark.parametrize("short", [None, 1000])
