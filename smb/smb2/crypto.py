@@ -232,6 +232,18 @@ def preauth_update(prev_hash: Buffer, message: Buffer) -> bytes:
 # Signing ([MS-SMB2] 3.1.4.1, 3.1.5.1)
 # ---------------------------------------------------------------------------
 
+def _mac_of_parts(m: Any, parts) -> bytes:
+    """The 16-byte MAC ``m`` gives the concatenation of ``parts``: a short message is joined
+    and fed in one call (cheaper than several), a long one part by part (pycryptodome
+    slices what it is given: never a copy)."""
+    if sum(len(p) for p in parts) < _JOIN_BELOW:
+        m.update(b"".join(parts))
+    else:
+        for p in parts:
+            m.update(memoryview(p))
+    return m.digest()[:16]
+
+
 class Signer:
     """Signs and verifies SMB2 messages with one algorithm and one key.
 
@@ -281,14 +293,9 @@ class Signer:
              is_cancel: Optional[bool], zero_sig: bool) -> bytes:
         # mv: exactly the message; zero_sig: feed 16 zero bytes in place of bytes 48..63.
         m = self._new_mac(mv, message_id, is_response, is_cancel)
-        if zero_sig and len(mv) < _JOIN_BELOW:
-            m.update(b"".join((mv[:_SIGNATURE_OFFSET], _ZERO_SIGNATURE, mv[_SIGNATURE_END:])))
-        elif zero_sig:
-            m.update(mv[:_SIGNATURE_OFFSET])
-            m.update(_ZERO_SIGNATURE)
-            m.update(mv[_SIGNATURE_END:])
-        else:
-            m.update(mv)
+        if zero_sig:
+            return _mac_of_parts(m, (mv[:_SIGNATURE_OFFSET], _ZERO_SIGNATURE, mv[_SIGNATURE_END:]))
+        m.update(mv)
         return m.digest()[:16]
 
     def sign_parts(self, parts) -> bytes:
@@ -296,13 +303,7 @@ class Signer:
         one (a large payload is never joined to its header). The first part holds at least
         the whole 64-byte header, whose Signature field must already be zero."""
         head = self._view(parts[0], 0, None)
-        m = self._new_mac(head, None, None, None)
-        if sum(len(p) for p in parts) < _JOIN_BELOW:
-            m.update(b"".join(parts))  # one call costs less than copying a few bytes
-        else:
-            for p in parts:
-                m.update(memoryview(p))  # pycryptodome slices what it is given: never a copy
-        return m.digest()[:16]
+        return _mac_of_parts(self._new_mac(head, None, None, None), parts)
 
     @staticmethod
     def _view(message: Buffer, offset: int, length: Optional[int]) -> memoryview:
