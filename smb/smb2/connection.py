@@ -48,6 +48,7 @@ MAX_CREDIT_REQUEST = 8192
 #: credits held at most, whatever servers grant: bounds how much one connection puts in flight
 MAX_CREDITS = 2 * MAX_CREDIT_REQUEST
 _CANCEL_BODY = b"\x04\x00\x00\x00"
+_U32 = struct.Struct("<I")
 #: signed or encrypted transport messages at least this long are checked by the crypto worker
 OFFLOAD_MIN = 256 * 1024
 #: the worker pays only with a core to spare beside the reader and the server: on 2 cores
@@ -62,7 +63,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-_U32 = struct.Struct("<I")
 
 
 class Request:
@@ -300,12 +300,17 @@ class Connection(Multiplexer):
         """In the crypto worker, without the lock: decrypt, or check the signature of a
         single message; the dispatch itself follows under the lock."""
         if bytes(data[:4]) == C.TRANSFORM_MAGIC:
-            if self.encryption is None:
-                raise ProtocolError("encrypted SMB3 message received but encryption is not active")
-            plain, sid = self.encryption.decrypt(data)
-            return lambda: self._dispatch_now(memoryview(plain), None, decrypted_sid=sid)
+            plain, sid = self._decrypt(data)
+            return lambda: self._dispatch_now(plain, None, decrypted_sid=sid)
         signer = self._preverify(data)
         return lambda: self._dispatch_now(data, None, verified=signer, owned=True)
+
+    def _decrypt(self, data):
+        """``(plaintext view, SessionId)`` of the TRANSFORM_HEADER message ``data``."""
+        if self.encryption is None:
+            raise ProtocolError("encrypted SMB3 message received but encryption is not active")
+        plain, sid = self.encryption.decrypt(data)
+        return memoryview(plain), sid
 
     def _preverify(self, data):
         """Check the signature of the single message ``data`` with the signer :meth:`_verify`
@@ -327,21 +332,16 @@ class Connection(Multiplexer):
         ``decrypted_sid``: ``data`` is the plaintext of a TRANSFORM_HEADER of that SessionId;
         ``verified``: the signer that already checked ``data`` (one message); ``owned``:
         ``data`` is no longer in the transport buffer."""
+        if decrypted_sid is None:
+            magic = bytes(data[:4])
+            if magic == C.TRANSFORM_MAGIC:
+                data, decrypted_sid = self._decrypt(data)
+            elif magic == C.COMPRESSION_MAGIC:
+                raise ProtocolError("compressed SMB2 message received (compression was not negotiated)")
+            elif magic != C.SMB2_MAGIC:
+                raise ProtocolError("not an SMB2 message (protocol id %r)" % magic)
         encrypted = decrypted_sid is not None
-        magic = bytes(data[:4])
         transform_sid = decrypted_sid or 0  # the TRANSFORM_HEADER's SessionId when encrypted
-        if encrypted:
-            pass
-        elif magic == C.TRANSFORM_MAGIC:
-            if self.encryption is None:
-                raise ProtocolError("encrypted SMB3 message received but encryption is not active")
-            data, transform_sid = self.encryption.decrypt(data)
-            data = memoryview(data)
-            encrypted = True
-        elif magic == C.COMPRESSION_MAGIC:
-            raise ProtocolError("compressed SMB2 message received (compression was not negotiated)")
-        elif magic != C.SMB2_MAGIC:
-            raise ProtocolError("not an SMB2 message (protocol id %r)" % magic)
         for start, end in split_compound(data):
             msg = data[start:end]
             hdr = parse_header(msg)
