@@ -80,7 +80,9 @@ _HDR_COMMAND = struct.Struct("<H")
 _HDR_FLAGS = struct.Struct("<I")
 _HDR_MESSAGE_ID = struct.Struct("<Q")
 _GMAC_NONCE = struct.Struct("<QI")  # MessageId || role/cancel bits
-_JOIN_BELOW = 16384  # Signer.sign_parts joins a message shorter than this and MACs it at once
+#: a message shorter than this is joined and MACed or encrypted in one call (each call of
+#: pycryptodome costs more than the join); a longer one is fed part by part
+JOIN_BELOW = 16384
 _KDF_U32BE = struct.Struct(">I")
 
 _SMB3_DIALECTS = (DIALECT_3_0, DIALECT_3_0_2, DIALECT_3_1_1)
@@ -236,7 +238,7 @@ def _mac_of_parts(m: Any, parts) -> bytes:
     """The 16-byte MAC ``m`` gives the concatenation of ``parts``: a short message is joined
     and fed in one call (cheaper than several), a long one part by part (pycryptodome
     slices what it is given: never a copy)."""
-    if sum(len(p) for p in parts) < _JOIN_BELOW:
+    if sum(len(p) for p in parts) < JOIN_BELOW:
         m.update(b"".join(parts))
     else:
         for p in parts:

@@ -42,6 +42,12 @@ MAX_SESSION_SETUP_LEGS = 8
 #: bytes per READ/WRITE of a pipelined transfer, and requests in flight per transfer at most
 CHUNK = 1024 * 1024
 WINDOW = 8
+#: bytes per READ/WRITE once every message is signed or encrypted: besides its bytes, each
+#: message then costs two AES-GCM (or CMAC/HMAC) set-ups, and halving their number cut the
+#: client's CPU per MiB by about a fifth (benchmarks/bench.py, issue 12). The window
+#: shrinks to match: a transfer keeps at most IN_FLIGHT bytes requested either way.
+PROTECTED_CHUNK = 2 * CHUNK
+IN_FLIGHT = CHUNK * WINDOW
 _DIALECT_NAMES = {C.DIALECT_2_0_2: "2.0.2", C.DIALECT_2_1: "2.1", C.DIALECT_3_0: "3.0",
                   C.DIALECT_3_0_2: "3.0.2", C.DIALECT_3_1_1: "3.1.1"}
 
@@ -139,8 +145,19 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
             tree.encrypt or tree.tree_id in s.encrypted_trees)))
 
     def _window(self, chunk: int) -> int:
-        """Requests in flight per transfer: at most WINDOW, and a fair share of the credits."""
-        return max(1, min(WINDOW, self.conn.target_credits // (2 * self.charge(chunk))))
+        """Requests in flight per transfer: at most WINDOW and IN_FLIGHT bytes, and a fair
+        share of the credits."""
+        return max(1, min(WINDOW, IN_FLIGHT // chunk, self.conn.target_credits // (2 * self.charge(chunk))))
+
+    def _protected_chunks(self) -> None:
+        """PROTECTED_CHUNK-sized READs and WRITEs from now on (every message is signed or
+        encrypted), unless the server's limits, or READs it answered short, say less."""
+        if self.read_chunk == min(self.max_read_size, CHUNK) and self.read_chunk_honoured:
+            self.read_chunk = min(self.max_read_size, PROTECTED_CHUNK)
+            self.read_window = self._window(self.read_chunk)
+        if self.write_chunk == min(self.max_write_size, CHUNK):
+            self.write_chunk = min(self.max_write_size, PROTECTED_CHUNK)
+            self.write_window = self._window(self.write_chunk)
 
     def _send(self, command, body, tree, timeout: Timeout, payload=None, charge=1,
               sign=False):
@@ -305,6 +322,8 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
                 raise UnsupportedFeature("SMB3 encryption is required but dialect 0x%04X / the server "
                                          "offers no cipher" % self.dialect)
             self._start_encryption()
+        if session.signing_required or session.encrypt_data:
+            self._protected_chunks()
 
     def logoff(self, timeout: Timeout, wait: bool = True) -> None:
         if self.session is None:
@@ -359,6 +378,7 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
                                              "connection (dialect 0x%04X)" % (share, self.dialect))
             self._start_encryption()
             self.session.encrypted_trees.add(tree.tree_id)
+            self._protected_chunks()
         if self.dialect < C.DIALECT_3_1_1 and not self._validated:
             self._validate_negotiate(tree, timeout)
         return tree

@@ -30,8 +30,8 @@ from typing import NamedTuple, Optional, Tuple, Union
 from Crypto.Cipher import AES
 
 from smb.errors import ProtocolError, UnsupportedFeature
-from smb.smb2.crypto import (CIPHER_AES_128_CCM, CIPHER_AES_128_GCM, CIPHER_AES_256_CCM,
-                             CIPHER_AES_256_GCM)
+from smb.smb2.crypto import (CIPHER_AES_128_CCM, CIPHER_AES_128_GCM, JOIN_BELOW,
+                             CIPHER_AES_256_CCM, CIPHER_AES_256_GCM)
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -142,8 +142,9 @@ def _byte_view(b: Buffer) -> memoryview:
 
 def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Buffer, *,
                   flags: int = TRANSFORM_FLAG_ENCRYPTED) -> bytearray:
-    """:func:`encrypt` of the message made of the buffers ``parts``: each is encrypted
-    straight into its place after the header (the parts are never joined first)."""
+    """:func:`encrypt` of the message made of the buffers ``parts``: a long message's
+    parts are each encrypted straight into their place after the header (never joined
+    first); a short one's are joined and encrypted in one call."""
     need = nonce_size(cipher_id)
     if len(nonce) == need:
         nonce_field = bytes(nonce).ljust(NONCE_FIELD_SIZE, b"\x00")
@@ -161,6 +162,8 @@ def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Bu
     omv = memoryview(out)
     c = _cipher(cipher_id, key, nonce_field, size)
     c.update(omv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
+    if size < JOIN_BELOW:  # one call for a short message: each call costs more than a join
+        views = [b"".join(views)]
     pos = TRANSFORM_HEADER_SIZE
     for v in views:
         if v:

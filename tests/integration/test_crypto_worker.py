@@ -26,7 +26,7 @@ from tests.integration.test_smb3_security import (  # noqa: F401 - ``server`` is
 
 pytestmark = pytest.mark.integration
 
-SIZE = 6 * 1024 * 1024 + 12345  # six 1 MiB READs and a short one
+SIZE = 6 * 1024 * 1024 + 12345  # six 1 MiB READs (three of 2 MiB, signed or encrypted) and a short one
 CASES = {c[0]: c[1:] for c in SIGNED_CASES + ENCRYPTED_CASES}
 
 
@@ -63,7 +63,8 @@ def test_large_transfers_through_the_worker(server, case):
     got = bytearray()
     assert e.read_to(tree, fid, 0, -1, got.extend, dl()) == SIZE
     assert bytes(got) == content
-    assert len([n for n in seen if n >= OFFLOAD_MIN]) >= 6
+    assert e.read_chunk == 2 * 1024 * 1024  # PROTECTED_CHUNK: every message is signed or encrypted
+    assert len([n for n in seen if n >= OFFLOAD_MIN]) >= SIZE // e.read_chunk
     # and the other way: what we write (signed / encrypted part by part) lands on the disk
     data = os.urandom(3 * 1024 * 1024 + 7)
     w = e.create(tree, "up.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
@@ -136,7 +137,10 @@ def test_threads_share_the_worker(server, case):
     _run_threads(reader, 4)
     assert not errors
     assert all(results[i] == files[i][1] for i in range(4))
-    assert len([n for n in seen if n >= OFFLOAD_MIN]) >= 4 * 2 * 3
+    # READs long enough for the worker: 4 threads x 2 reads x those of one file
+    chunk = e.read_chunk
+    per_file = [s // chunk + (s % chunk >= OFFLOAD_MIN) for s in (3 * 1024 * 1024 + i for i in range(4))]
+    assert len([n for n in seen if n >= OFFLOAD_MIN]) >= 2 * sum(per_file)
     e.close()
 
 

@@ -1,6 +1,7 @@
 """SMB2Engine against the private Samba, without the facade."""
 
 import hashlib
+import io
 import os
 import struct
 import time
@@ -336,4 +337,30 @@ def test_sign_when_supported_and_credit_window(samba_factory):
     assert e.read(tree, r.file_id, 0, 100000, dl()) == b"x" * 100000
     e.close_file(tree, r.file_id, dl())
     assert e.conn.credits >= 64  # the window grew towards the target
+    e.close()
+
+
+@pytest.mark.parametrize("variant,cfg,protected", [
+    ("default", {}, False), ("default", {"sign_options": 1}, True),
+    ("signing", {}, True), ("encrypt", {}, True)], ids=["clear", "sign-when-supported", "signing", "encrypt"])
+def test_transfer_sizes_follow_message_protection(samba_factory, variant, cfg, protected):
+    """Signed or encrypted sessions READ and WRITE PROTECTED_CHUNK bytes at a time (fewer
+    AES set-ups per MiB), in a window that keeps the same bytes in flight; the data is intact."""
+    from smb.smb2.engine import CHUNK, IN_FLIGHT, PROTECTED_CHUNK
+    info = samba_factory(variant)
+    e, tree = session(info, **cfg)
+    chunk = PROTECTED_CHUNK if protected else CHUNK
+    assert (e.read_chunk, e.write_chunk) == (chunk, chunk)
+    assert e.read_window * e.read_chunk <= IN_FLIGHT and e.write_window * e.write_chunk <= IN_FLIGHT
+    assert e.read_window == IN_FLIGHT // chunk
+    data = os.urandom(5 * 1024 * 1024 + 3)
+    r = e.create(tree, "chunks.bin", desired_access=RW, create_disposition=C.FILE_OVERWRITE_IF, timeout=dl())
+    sizes = []
+    assert e.write_from(tree, r.file_id, 0, io.BytesIO(data).read, dl()) == len(data)
+    with open(os.path.join(info.share_path, "chunks.bin"), "rb") as f:
+        assert f.read() == data
+    got = bytearray()
+    assert e.read_to(tree, r.file_id, 0, -1, lambda b: sizes.append(len(b)) or got.extend(b), dl()) == len(data)
+    assert bytes(got) == data and max(sizes) == chunk
+    e.close_file(tree, r.file_id, dl())
     e.close()
