@@ -163,7 +163,7 @@ def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Bu
     c = _cipher(cipher_id, key, nonce_field, size)
     c.update(omv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
     if size < JOIN_BELOW:  # one call for a short message: each call costs more than a join
-        views = [b"".join(views)]
+        views = [memoryview(b"".join(views))]
     pos = TRANSFORM_HEADER_SIZE
     for v in views:
         if v:
