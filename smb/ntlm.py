@@ -593,6 +593,14 @@ class NTLMAuthenticator:
             raise RuntimeError("no session key before authenticate_message()")
         return self._session_key
 
+    @property
+    def key_before_reply(self) -> Optional[bytes]:
+        """The exported session key once authenticate_message() chose it (the server's
+        answer cannot change it); None before, and for an anonymous logon."""
+        if self._session_key is None or self._anonymous:
+            return None
+        return self._session_key
+
     # --- message integrity, for the SPNEGO mechListMIC ---------------------------------------
     @property
     def can_sign(self) -> bool:

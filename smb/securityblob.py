@@ -448,6 +448,13 @@ class SPNEGOAuthenticator:
         return self.ntlm.session_key
 
     @property
+    def key_before_reply(self) -> Optional[bytes]:
+        """The session key, already final once the AUTHENTICATE message is made (NTLM
+        chooses it): the engine may derive the SMB keys while the server checks the
+        message. None before that, and for an anonymous logon (no keys)."""
+        return self.ntlm.key_before_reply
+
+    @property
     def is_anonymous(self) -> bool:
         return self.ntlm.is_anonymous
 

@@ -105,6 +105,12 @@ class KerberosSPNEGOAuthenticator:
         self.completed = True
 
     @property
+    def key_before_reply(self) -> Optional[bytes]:
+        """Only an NTLM fallback knows its key before the reply; Kerberos may learn a
+        subkey from the AP-REP."""
+        return self.fallback.key_before_reply if self.fallback is not None else None
+
+    @property
     def session_key(self) -> bytes:
         if self.fallback is not None:
             return self.fallback.session_key

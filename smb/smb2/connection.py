@@ -238,7 +238,20 @@ class Connection(Multiplexer):
                         self._reserved -= total
                         self.credits += total
                     self._cv.notify_all()
+        if signer is not None:
+            self._prepare_macs(signer, reqs, session)
+        elif encrypt:
+            self.encryption.prepare(session)  # type: ignore[union-attr]
         return reqs
+
+    def _prepare_macs(self, signer, reqs, session) -> None:
+        """While the server works on ``reqs``: make ahead the MAC objects that will verify
+        their signed answers and sign this session's next request (AES-GMAC set-ups cost
+        more than MACing a short message; see :meth:`smb.smb2.crypto.Signer.prepare`)."""
+        for r in reqs:
+            signer.prepare(r.message_id, True)
+        if session.signing_required:
+            signer.prepare(self.next_message_id, False)  # a hint: another thread may take it
 
     def _transmit(self, parts, deadline: float, reqs) -> None:
         try:

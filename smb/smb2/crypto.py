@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+from collections import OrderedDict
 from typing import Any, NamedTuple, Optional, Union
 
 from Crypto.Cipher import AES
@@ -83,6 +84,8 @@ _GMAC_NONCE = struct.Struct("<QI")  # MessageId || role/cancel bits
 #: a message shorter than this is joined and MACed or encrypted in one call (each call of
 #: pycryptodome costs more than the join); a longer one is fed part by part
 JOIN_BELOW = 16384
+#: AES-GMAC objects a Signer keeps made ahead (Signer.prepare) at most
+PREPARED_MAX = 64
 _KDF_U32BE = struct.Struct(">I")
 
 _SMB3_DIALECTS = (DIALECT_3_0, DIALECT_3_0_2, DIALECT_3_1_1)
@@ -257,7 +260,7 @@ class Signer:
     Command), and ``message_id`` / ``is_response`` / ``is_cancel`` override them.
     """
 
-    __slots__ = ("algorithm", "_key", "_cmac")
+    __slots__ = ("algorithm", "_key", "_cmac", "_ready")
 
     def __init__(self, algorithm: int, key: Buffer):
         key = bytes(key)
@@ -273,6 +276,29 @@ class Signer:
         self._key = key
         # AES-CMAC: a keyed object copied per message costs a quarter of keying a new one
         self._cmac = CMAC.new(key, ciphermod=AES) if algorithm == SIGNING_AES_CMAC else None
+        #: AES-GMAC objects made ahead by prepare(), by (MessageId, nonce flags); each is
+        #: used at most once, for the one message with that nonce
+        self._ready: Optional[OrderedDict] = OrderedDict() if algorithm == SIGNING_AES_GMAC else None
+
+    def prepare(self, message_id: int, is_response: bool, is_cancel: bool = False) -> None:
+        """Make ahead the AES-GMAC object of the message with this MessageId and role, so
+        that signing or verifying it later costs no cipher set-up (pycryptodome's GCM
+        set-up costs more than MACing a short message). Meant for the time a request
+        waits for its answer. Nothing to do for the other algorithms (cheap set-ups).
+        At most PREPARED_MAX objects are kept, the oldest dropped first."""
+        ready = self._ready
+        if ready is None:
+            return
+        flags = (1 if is_response else 0) | (2 if is_cancel else 0)
+        if (message_id, flags) in ready:
+            return
+        ready[(message_id, flags)] = AES.new(self._key, AES.MODE_GCM,
+                                             nonce=_GMAC_NONCE.pack(message_id, flags), mac_len=16)
+        while len(ready) > PREPARED_MAX:
+            try:
+                ready.popitem(last=False)
+            except KeyError:  # emptied meanwhile by other threads
+                break
 
     def _new_mac(self, head: memoryview, message_id: Optional[int], is_response: Optional[bool],
                  is_cancel: Optional[bool]) -> Any:
@@ -288,8 +314,11 @@ class Signer:
             is_response = bool(_HDR_FLAGS.unpack_from(head, 16)[0] & _FLAGS_SERVER_TO_REDIR)
         if is_cancel is None:
             is_cancel = (not is_response) and _HDR_COMMAND.unpack_from(head, 12)[0] == _COMMAND_CANCEL
-        nonce = _GMAC_NONCE.pack(message_id, (1 if is_response else 0) | (2 if is_cancel else 0))
-        return AES.new(self._key, AES.MODE_GCM, nonce=nonce, mac_len=16)
+        flags = (1 if is_response else 0) | (2 if is_cancel else 0)
+        ready = self._ready.pop((message_id, flags), None) if self._ready else None
+        if ready is not None:
+            return ready
+        return AES.new(self._key, AES.MODE_GCM, nonce=_GMAC_NONCE.pack(message_id, flags), mac_len=16)
 
     def _mac(self, mv: memoryview, message_id: Optional[int], is_response: Optional[bool],
              is_cancel: Optional[bool], zero_sig: bool) -> bytes:

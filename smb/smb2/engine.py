@@ -244,6 +244,10 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
             [req] = self.conn.send([(C.SESSION_SETUP, body, None, 1)], session=session,
                                    deadline=timeout.deadline(), capture=is311)
             session.update_preauth(req.sent)
+            early_key = getattr(auth, "key_before_reply", None)
+            if early_key is not None:  # work done while the server checks the AUTHENTICATE
+                session.keys_ahead(early_key, self.negotiate_response.signing_algorithm_id,
+                                   self.cipher_id, req.message_id)
             self.conn.wait(req, timeout.deadline(), session)
             hdr = req.header
             status = hdr.status
@@ -294,6 +298,7 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         session.is_anonymous = bool(flags & C.SESSION_FLAG_IS_NULL) or auth.is_anonymous
         unsigned_session = session.is_guest or session.is_anonymous
         if unsigned_session:
+            session.forget_ahead()
             if self.config.require_encryption or self.config.require_signing:
                 raise UnsupportedFeature("%s required but the session is guest/anonymous" % (
                     "encryption" if self.config.require_encryption else "signing"))

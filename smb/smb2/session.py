@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 
 from smb.errors import ProtocolError, UnsupportedFeature
 from smb.smb2 import constants as C
@@ -44,6 +45,9 @@ class HmacSha256Signer:
         expected = self.sign((mv[:SIGNATURE_OFFSET], ZERO_SIGNATURE, mv[64:]))
         return hmac.compare_digest(expected, bytes(mv[SIGNATURE_OFFSET:64]))
 
+    def prepare(self, message_id: int, is_response: bool) -> None:
+        """Nothing to make ahead for HMAC-SHA256."""
+
 
 class Smb3Signer:
     """AES-CMAC / AES-GMAC (and 3.1.1 HMAC-SHA256) through :class:`smb.smb2.crypto.Signer`."""
@@ -65,6 +69,10 @@ class Smb3Signer:
 
     def verify(self, msg) -> bool:
         return self._signer.verify(msg)
+
+    def prepare(self, message_id: int, is_response: bool) -> None:
+        """See :meth:`smb.smb2.crypto.Signer.prepare`."""
+        self._signer.prepare(message_id, is_response)
 
 
 def preauth_update(prev: bytes, message) -> bytes:
@@ -94,6 +102,9 @@ class Session:
         self.decryption_key: bytes | None = None
         self.application_key: bytes | None = None
         self.nonces = None
+        #: keys derived by keys_ahead(): (inputs, signer, keys), adopted by establish_keys()
+        #: when its inputs are the same
+        self._ahead: tuple | None = None
 
     def must_encrypt(self, tree_id: int) -> bool:
         """Whether a request on this session and tree has to be encrypted ([MS-SMB2] 3.2.4.1.8)."""
@@ -105,21 +116,46 @@ class Session:
 
     def establish_keys(self, session_key: bytes, signing_algorithm: int | None = None,
                        cipher_id: int | None = None) -> None:
-        """Derive the signing (and SMB3 encryption) keys from the GSS session key."""
-        self.session_key = bytes(session_key)
+        """Derive the signing (and SMB3 encryption) keys from the GSS session key (or take
+        those :meth:`keys_ahead` derived from the same inputs)."""
+        inputs = (bytes(session_key), self.preauth_hash, signing_algorithm, cipher_id)
+        ahead, self._ahead = self._ahead, None
+        signer, keys = ahead[1:] if ahead is not None and ahead[0] == inputs else \
+            self._derive(*inputs)
+        self.session_key = inputs[0]
+        self.signer = signer
+        if keys is not None:
+            self.encryption_key = keys.encryption_key
+            self.decryption_key = keys.decryption_key
+            self.application_key = keys.application_key
+
+    def keys_ahead(self, session_key: bytes, signing_algorithm: int | None, cipher_id: int | None,
+                   reply_id: int) -> None:
+        """Derive the keys while the server checks the last SESSION_SETUP request (whose
+        MessageId is ``reply_id``), and make ahead the MAC object that will verify its
+        signed answer; :meth:`establish_keys` takes them when nothing changed meanwhile
+        (same key; for 3.1.1 the same preauth hash, which the final answer does not enter,
+        [MS-SMB2] 3.2.5.3.1)."""
+        inputs = (bytes(session_key), self.preauth_hash, signing_algorithm, cipher_id)
+        signer, keys = self._derive(*inputs)
+        signer.prepare(reply_id, True)
+        self._ahead = (inputs, signer, keys)
+
+    def forget_ahead(self) -> None:
+        """Drop keys :meth:`keys_ahead` derived (a guest or anonymous session has none)."""
+        self._ahead = None
+
+    def _derive(self, session_key: bytes, preauth_hash, signing_algorithm, cipher_id):
+        """``(signer, SMB3 keys or None)``."""
         if self.dialect < C.DIALECT_3_0:
-            self.signer = HmacSha256Signer(self.session_key)
-            return
+            return HmacSha256Signer(session_key), None
         try:
             from smb.smb2 import crypto
         except ImportError:  # pragma: no cover - crypto is part of the package
             raise UnsupportedFeature("SMB 3.x signing needs smb.smb2.crypto") from None
-        keys = crypto.derive_keys(self.dialect, self.session_key, self.preauth_hash, cipher_id)
+        keys = crypto.derive_keys(self.dialect, session_key, preauth_hash, cipher_id)
         algorithm = crypto.default_signing_algorithm(self.dialect, signing_algorithm)
-        self.signer = Smb3Signer(algorithm, keys.signing_key)
-        self.encryption_key = keys.encryption_key
-        self.decryption_key = keys.decryption_key
-        self.application_key = keys.application_key
+        return Smb3Signer(algorithm, keys.signing_key), keys
 
 
 class Smb3Encryption:
@@ -132,12 +168,38 @@ class Smb3Encryption:
         self.connection = connection
         self.cipher_id = cipher_id
         self._nonces = transform.NonceGenerator(cipher_id)
+        #: (key, nonce, cipher object) made ahead by prepare(), taken by the next encrypt()
+        #: with that key; every nonce comes from the one generator and is used at most once
+        self._ready: tuple | None = None
+        self._lock = threading.Lock()
 
     def encrypt(self, parts, session) -> list:
         if session is None or session.encryption_key is None:
             raise ProtocolError("cannot encrypt: the session has no encryption key")
-        return [self._transform.encrypt_parts(self.cipher_id, session.encryption_key,
-                                              session.session_id, parts, self._nonces.next())]
+        key = session.encryption_key
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is not None and ready[0] == key:
+            nonce, cipher = ready[1], ready[2]
+        else:
+            nonce, cipher = self._nonces.next(), None
+        return [self._transform.encrypt_parts(self.cipher_id, key, session.session_id, parts, nonce,
+                                              cipher=cipher)]
+
+    def prepare(self, session) -> None:
+        """Make ahead the cipher object of the next message encrypted with ``session``'s key
+        (called while a request waits for its answer: an AES-GCM set-up costs more than
+        encrypting a short message). Nothing for AES-CCM, which needs the length first."""
+        key = session.encryption_key if session is not None else None
+        if key is None or not self._transform.prepares(self.cipher_id):
+            return
+        with self._lock:
+            if self._ready is not None and self._ready[0] == key:
+                return
+        nonce = self._nonces.next()
+        cipher = self._transform.new_cipher(self.cipher_id, key, nonce, 0)
+        with self._lock:
+            self._ready = (key, nonce, cipher)
 
     def decrypt(self, data):
         hdr = self._transform.parse_transform_header(data)

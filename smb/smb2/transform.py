@@ -106,6 +106,17 @@ def parse_transform_header(buf: Buffer) -> TransformHeader:
     return TransformHeader(sig, nonce, size, flags, session_id)
 
 
+def prepares(cipher_id: int) -> bool:
+    """Whether a cipher object can be made before the message's length is known (GCM)."""
+    return cipher_id in _GCM
+
+
+def new_cipher(cipher_id: int, key: Buffer, nonce: Buffer, msg_len: int):
+    """The pycryptodome object that encrypts or decrypts one message (``msg_len`` matters
+    for CCM only); ``nonce`` as :func:`encrypt` takes it."""
+    return _cipher(cipher_id, key, nonce, msg_len)
+
+
 def _cipher(cipher_id: int, key: Buffer, nonce: Buffer, msg_len: int):
     size = _KEY_SIZE.get(cipher_id)
     if size is None:
@@ -141,10 +152,11 @@ def _byte_view(b: Buffer) -> memoryview:
 
 
 def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Buffer, *,
-                  flags: int = TRANSFORM_FLAG_ENCRYPTED) -> bytearray:
+                  flags: int = TRANSFORM_FLAG_ENCRYPTED, cipher=None) -> bytearray:
     """:func:`encrypt` of the message made of the buffers ``parts``: a long message's
     parts are each encrypted straight into their place after the header (never joined
-    first); a short one's are joined and encrypted in one call."""
+    first); a short one's are joined and encrypted in one call. ``cipher``: the unused
+    object :func:`new_cipher` made ahead for this key and ``nonce`` (GCM only)."""
     need = nonce_size(cipher_id)
     if len(nonce) == need:
         nonce_field = bytes(nonce).ljust(NONCE_FIELD_SIZE, b"\x00")
@@ -160,7 +172,7 @@ def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Bu
     _TRANSFORM.pack_into(out, 0, TRANSFORM_PROTOCOL_ID, b"", nonce_field, size, 0, flags,
                          session_id)
     omv = memoryview(out)
-    c = _cipher(cipher_id, key, nonce_field, size)
+    c = cipher if cipher is not None and cipher_id in _GCM else _cipher(cipher_id, key, nonce_field, size)
     c.update(omv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
     if size < JOIN_BELOW:  # one call for a short message: each call costs more than a join
         views = [memoryview(b"".join(views))]

@@ -172,9 +172,40 @@ def test_nonces_never_repeat_across_messages_and_sessions(cipher):
     assert len(set(nonces)) == 600
     n = transform.nonce_size(cipher)
     assert all(x[n:] == bytes(16 - n) for x in nonces)  # unused nonce bytes are zero
-    for m in t.sent[:4]:
+    for m in t.sent:
         key = s.encryption_key if struct.unpack_from("<Q", m, 44)[0] == SID else s2.encryption_key
-        transform.decrypt(cipher, key, m)  # authentic
+        transform.decrypt(cipher, key, m)  # authentic (prepared cipher objects included)
+
+
+@pytest.mark.parametrize("cipher", [C.CIPHER_AES_128_CCM, C.CIPHER_AES_128_GCM, C.CIPHER_AES_256_GCM])
+def test_next_encryption_is_prepared_while_the_answer_is_awaited(cipher):
+    """After an encrypted send, the GCM object of the next message is made ahead (its nonce
+    taken from the one generator); the next message uses it and decrypts; a session with
+    another key makes its own. CCM needs the length first: nothing is made ahead."""
+    t, c, s = encrypted_conn(cipher)
+    [r] = c.send([(C.ECHO, ECHO_BODY, None, 1)], session=s, deadline=dl(), encrypt=True)
+    ready = c.encryption._ready
+    if not transform.prepares(cipher):
+        assert ready is None
+        return
+    assert ready is not None and ready[0] == s.encryption_key
+    c.outstanding.pop(r.message_id)
+    c.credits += 1
+    [r2] = c.send([(C.ECHO, ECHO_BODY, None, 1)], session=s, deadline=dl(), encrypt=True)
+    assert t.sent[1][20:20 + len(ready[1])] == ready[1]  # the prepared nonce
+    sid, plain = transform.decrypt(cipher, s.encryption_key, t.sent[1])
+    assert sid == SID and plain[:4] == b"\xfeSMB" and struct.unpack_from("<Q", plain, 24)[0] == r2.message_id
+    other = make_session(OTHER_SID, cipher)
+    other.encryption_key = bytes(x ^ 0x5A for x in s.encryption_key)
+    c.sessions[OTHER_SID] = other
+    c.outstanding.pop(r2.message_id)
+    c.credits += 1
+    [r3] = c.send([(C.ECHO, ECHO_BODY, None, 1)], session=other, deadline=dl(), encrypt=True)
+    assert transform.decrypt(cipher, other.encryption_key, t.sent[2])[0] == OTHER_SID
+    with pytest.raises(ProtocolError):
+        transform.decrypt(cipher, s.encryption_key, t.sent[2])
+    nonces = [m[20:36] for m in t.sent]
+    assert len(set(nonces)) == 3
 
 
 # --- algorithm choices ---------------------------------------------------------------------

@@ -308,6 +308,74 @@ def test_aes_gmac_cancel_request_nonce_from_header():
     assert not C.verify(C.SIGNING_AES_GMAC, key, bytes(cancel), is_cancel=False)
 
 
+def test_prepared_gmac_objects_give_the_same_signatures_once_each():
+    """Signer.prepare makes the AES-GMAC object of a (MessageId, role) ahead: signing and
+    verifying with it gives exactly what a fresh object gives, it is used once, and a
+    prepared object never makes a tampered or misattributed message verify."""
+    key = GCM_SIGNINGKEY
+    req, resp = GCM_WRITE_REQ_PLAIN, GCM_WRITE_RESP_PLAIN  # MessageId 5
+    signer = C.Signer(C.SIGNING_AES_GMAC, key)
+    signer.prepare(5, False)
+    signer.prepare(5, True)
+    signer.prepare(5, False, is_cancel=True)
+    assert len(signer._ready) == 3
+    assert signer.sign(req) == SELF_GMAC_WRITE_REQ_SIG and (5, 0) not in signer._ready
+    assert signer.sign(resp) == SELF_GMAC_WRITE_RESP_SIG and (5, 1) not in signer._ready
+    assert signer.sign(req) == SELF_GMAC_WRITE_REQ_SIG  # again, without a prepared object
+    signer.prepare(5, False, is_cancel=True)  # already there: kept, not doubled
+    assert list(signer._ready) == [(5, 2)]
+    signed = _signed(C.SIGNING_AES_GMAC, key, resp)
+    for i in (0, 20, 48, 63, 64, len(signed) - 1):
+        bad = bytearray(signed)
+        bad[i] ^= 0x01
+        signer.prepare(5, True)
+        assert not signer.verify(bytes(bad)), i
+    signer.prepare(5, False)  # the request's object must not verify the response
+    assert not signer.verify(signed, is_response=False)
+    signer.prepare(5, True)
+    assert signer.verify(signed)
+
+
+def test_prepared_objects_are_bounded_and_only_for_gmac():
+    signer = C.Signer(C.SIGNING_AES_GMAC, GCM_SIGNINGKEY)
+    for mid in range(C.PREPARED_MAX + 40):
+        signer.prepare(mid, True)
+    assert len(signer._ready) == C.PREPARED_MAX
+    assert (0, 1) not in signer._ready and (C.PREPARED_MAX + 39, 1) in signer._ready  # oldest dropped
+    for alg, key in ((C.SIGNING_AES_CMAC, GCM_SIGNINGKEY), (C.SIGNING_HMAC_SHA256, GCM_SESSIONKEY)):
+        other = C.Signer(alg, key)
+        other.prepare(5, True)  # nothing to make ahead
+        assert other._ready is None and other.sign(GCM_WRITE_REQ_PLAIN) == C.sign(alg, key, GCM_WRITE_REQ_PLAIN)
+
+
+def test_prepared_objects_shared_by_threads():
+    """Threads preparing and using objects of one Signer at once: every signature right."""
+    signer = C.Signer(C.SIGNING_AES_GMAC, GCM_SIGNINGKEY)
+    msgs = []
+    for mid in range(200):
+        b = bytearray(GCM_WRITE_REQ_PLAIN)
+        struct.pack_into("<Q", b, 24, mid)
+        msgs.append(bytes(b))
+    want = [C.sign(C.SIGNING_AES_GMAC, GCM_SIGNINGKEY, m) for m in msgs]
+    got, errors = {}, []
+
+    def work(k):
+        try:
+            for mid in range(k, 200, 4):
+                signer.prepare(mid, False)
+                signer.prepare((mid + 1) % 200, False)  # also another thread's
+                got[mid] = signer.sign(msgs[mid])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and [got[m] for m in range(200)] == want
+
+
 # ---------------------------------------------------------------------------
 # Signing: tamper detection, compound chains, malformed input
 # ---------------------------------------------------------------------------
