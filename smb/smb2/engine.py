@@ -248,6 +248,11 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
             if early_key is not None:  # work done while the server checks the AUTHENTICATE
                 session.keys_ahead(early_key, self.negotiate_response.signing_algorithm_id,
                                    self.cipher_id, req.message_id)
+                if is311 and self.cipher_id is not None:
+                    # 3.1.1 encrypts the first listing's chain (tree_connect_listing) and
+                    # every message of an encrypted session: its cipher object, made now
+                    self._start_encryption()
+                    self.conn.encryption.prepare_for(session.encryption_key_ahead)  # type: ignore[union-attr]
             self.conn.wait(req, timeout.deadline(), session)
             hdr = req.header
             status = hdr.status

@@ -141,6 +141,12 @@ class Session:
         signer.prepare(reply_id, True)
         self._ahead = (inputs, signer, keys)
 
+    @property
+    def encryption_key_ahead(self) -> bytes | None:
+        """The encryption key :meth:`keys_ahead` derived, if any."""
+        keys = self._ahead[2] if self._ahead is not None else None
+        return keys.encryption_key if keys is not None else None
+
     def forget_ahead(self) -> None:
         """Drop keys :meth:`keys_ahead` derived (a guest or anonymous session has none)."""
         self._ahead = None
@@ -190,7 +196,10 @@ class Smb3Encryption:
         """Make ahead the cipher object of the next message encrypted with ``session``'s key
         (called while a request waits for its answer: an AES-GCM set-up costs more than
         encrypting a short message). Nothing for AES-CCM, which needs the length first."""
-        key = session.encryption_key if session is not None else None
+        self.prepare_for(session.encryption_key if session is not None else None)
+
+    def prepare_for(self, key: bytes | None) -> None:
+        """:meth:`prepare` for the encryption key ``key``."""
         if key is None or not self._transform.prepares(self.cipher_id):
             return
         with self._lock:

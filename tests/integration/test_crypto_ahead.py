@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import pytest
 
+from smb.engine import Timeout
 from smb.errors import ProtocolError
 from smb.smb2 import constants as C
 from smb.smb2.session import Session
@@ -136,3 +137,28 @@ def test_tampered_answer_breaks_the_connection_with_objects_made_ahead(server, c
         e.echo(b"", dl())
     assert tap.tampered is not None
     assert_unusable(e, tree)
+
+
+def test_first_listing_chain_encrypted_with_the_cipher_made_during_authentication(samba_factory):
+    """On 3.1.1 the first listing's chain (TREE_CONNECT + listing, encrypted) uses the
+    AES-GCM object made while the server checked the AUTHENTICATE: its nonce is on the wire."""
+    from tests.integration.test_smb2_engine import engine, find_names
+
+    info = samba_factory("default")
+    e = engine(info)
+    assert e.authenticate(dl())
+    ready = e.conn.encryption._ready
+    assert ready is not None and ready[0] == e.session.encryption_key
+    sent = []
+    real = e.transport.send
+
+    def recording(*parts, **kw):
+        sent.append(b"".join(bytes(p) for p in parts))
+        return real(*parts, **kw)
+
+    e.transport.send = recording
+    tree, entries = e.tree_connect_listing(info.share, "", "*", Timeout(30))
+    assert sent[0][:4] == b"\xfdSMB" and sent[0][20:32] == ready[1]
+    names = set(find_names(list(entries)))
+    assert names == set(os.listdir(info.share_path)) | {".", ".."}
+    e.close()
