@@ -46,6 +46,17 @@ print(json.dumps({"base": base, "get": after_get, "put": after_put, "n": n, "sin
 
 
 def test_one_gib_transfer_has_bounded_memory(samba, tmp_path):
+    _one_gib_each_way(samba)
+
+
+@pytest.mark.parametrize("variant", ["signing", "encrypt"])
+def test_signed_or_encrypted_gib_has_bounded_memory(samba_factory, variant):
+    """The same on a signing-required and an encryption-required server, where READs and
+    WRITEs are PROTECTED_CHUNK (2 MiB) long."""
+    _one_gib_each_way(samba_factory(variant))
+
+
+def _one_gib_each_way(samba):
     share = samba.share_path
     if share is None:
         pytest.skip("needs the private Samba")
