@@ -313,16 +313,17 @@ class Connection(Multiplexer):
         """In the crypto worker, without the lock: decrypt, or check the signature of a
         single message; the dispatch itself follows under the lock."""
         if bytes(data[:4]) == C.TRANSFORM_MAGIC:
-            plain, sid = self._decrypt(data)
-            return lambda: self._dispatch_now(plain, None, decrypted_sid=sid)
+            plain, sid = self._decrypt(data)  # in the worker's own buffer
+            return lambda: self._dispatch_now(plain, None, decrypted_sid=sid, owned=True)
         signer = self._preverify(data)
         return lambda: self._dispatch_now(data, None, verified=signer, owned=True)
 
     def _decrypt(self, data):
-        """``(plaintext view, SessionId)`` of the TRANSFORM_HEADER message ``data``."""
+        """``(plaintext view, SessionId)`` of the TRANSFORM_HEADER message ``data``,
+        decrypted in place when ``data`` is writable (else into a new buffer)."""
         if self.encryption is None:
             raise ProtocolError("encrypted SMB3 message received but encryption is not active")
-        plain, sid = self.encryption.decrypt(data)
+        plain, sid = self.encryption.decrypt(data, in_place=True)
         return memoryview(plain), sid
 
     def _preverify(self, data):
@@ -348,7 +349,10 @@ class Connection(Multiplexer):
         if decrypted_sid is None:
             magic = bytes(data[:4])
             if magic == C.TRANSFORM_MAGIC:
+                source = data
                 data, decrypted_sid = self._decrypt(data)
+                # decrypted in place: still the transport's buffer, unless it was not writable
+                owned = owned or data.obj is not memoryview(source).obj
             elif magic == C.COMPRESSION_MAGIC:
                 raise ProtocolError("compressed SMB2 message received (compression was not negotiated)")
             elif magic != C.SMB2_MAGIC:
@@ -397,9 +401,9 @@ class Connection(Multiplexer):
             if req.abandoned:
                 continue
             req.header = hdr
-            # a decrypted message is a plaintext of its own, not the transport buffer
-            # (an offloaded one owns its buffer too)
-            req.response = msg if encrypted or owned else self.hand_over(req, msg, req.owner, me)
+            # ``owned``: not in the transport buffer (an offloaded message, or plaintext
+            # decrypted into a buffer of its own)
+            req.response = msg if owned else self.hand_over(req, msg, req.owner, me)
             req.done = True
 
     def _interim(self, req: Request, hdr) -> None:

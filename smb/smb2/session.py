@@ -210,10 +210,12 @@ class Smb3Encryption:
         with self._lock:
             self._ready = (key, nonce, cipher)
 
-    def decrypt(self, data):
+    def decrypt(self, data, in_place: bool = False):
+        """``(plaintext, SessionId)``; see :func:`smb.smb2.transform.decrypt`."""
         hdr = self._transform.parse_transform_header(data)
         session = self.connection.sessions.get(hdr.session_id)
         if session is None or session.decryption_key is None:
             raise ProtocolError("encrypted message for unknown session 0x%X" % hdr.session_id)
-        sid, plain = self._transform.decrypt(self.cipher_id, session.decryption_key, data)
+        sid, plain = self._transform.decrypt(self.cipher_id, session.decryption_key, data,
+                                             in_place=in_place)
         return plain, sid

@@ -185,14 +185,17 @@ def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Bu
     return out
 
 
-def decrypt(cipher_id: int, key: Buffer, transformed: Buffer) -> Tuple[int, bytearray]:
+def decrypt(cipher_id: int, key: Buffer, transformed: Buffer, *,
+            in_place: bool = False) -> Tuple[int, Union[bytearray, memoryview]]:
     """Check, authenticate and decrypt a transformed message.
 
-    Returns ``(session_id, plaintext)``; the plaintext is a new bytearray holding the SMB2
-    message(s).  Raises ProtocolError for a malformed header (see
+    Returns ``(session_id, plaintext)``: the SMB2 message(s), in a new bytearray; with
+    ``in_place`` and a writable ``transformed``, decrypted where the ciphertext was and
+    returned as a view of it (no allocation; AES-GCM and CCM hash what they must before
+    overwriting it).  Raises ProtocolError for a malformed header (see
     :func:`parse_transform_header`) and ``ProtocolError("decryption failed: ...")`` when
     the tag does not authenticate the header and ciphertext under ``key``; no plaintext
-    is returned in that case.
+    is returned in that case, and none is left in ``transformed`` (zeroed).
     """
     hdr = parse_transform_header(transformed)
     mv = memoryview(transformed)
@@ -201,12 +204,17 @@ def decrypt(cipher_id: int, key: Buffer, transformed: Buffer) -> Tuple[int, byte
     size = hdr.original_message_size
     c = _cipher(cipher_id, key, hdr.nonce, size)
     c.update(mv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
-    out = bytearray(size)
-    c.decrypt(mv[TRANSFORM_HEADER_SIZE:], output=out)
+    body = mv[TRANSFORM_HEADER_SIZE:]
+    out: Union[bytearray, memoryview] = body if in_place and not mv.readonly else bytearray(size)
+    c.decrypt(body, output=out)
     try:
         c.verify(hdr.signature)
     except ValueError:
-        out[:] = b""  # never hand out unauthenticated plaintext
+        # never hand out (or leave behind) unauthenticated plaintext
+        if out is body:
+            body[:] = bytes(size)
+        else:
+            out[:] = b""
         raise ProtocolError("decryption failed: the TRANSFORM_HEADER signature does not match "
                             "(session 0x%016X)" % hdr.session_id) from None
     return hdr.session_id, out

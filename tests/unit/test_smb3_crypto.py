@@ -610,6 +610,32 @@ def test_decrypt_malformed_raises_protocol_error(cipher, ksize):
         T.decrypt(cipher, key, res)
 
 
+@pytest.mark.parametrize("cipher,ksize", ALL_CIPHERS)
+@pytest.mark.parametrize("size", [68, 70000, 2 * 1024 * 1024 + 3])
+def test_decrypt_in_place(cipher, ksize, size):
+    """in_place: the plaintext is written over the ciphertext and returned as a view of
+    it; a tampered message raises and leaves only zeros where the body was; a read-only
+    input is decrypted into a new buffer."""
+    key = bytes(range(ksize))
+    plain = GCM_READ_REQ_PLAIN + bytes(range(256)) * ((size - len(GCM_READ_REQ_PLAIN)) // 256 + 1)
+    plain = plain[:size]
+    tx = bytes(T.encrypt(cipher, key, 7, plain, T.NonceGenerator(cipher).next()))
+    buf = bytearray(b"\xaa" * 5 + tx)  # not at the start of its buffer
+    view = memoryview(buf)[5:]
+    sid, out = T.decrypt(cipher, key, view, in_place=True)
+    assert sid == 7 and bytes(out) == plain
+    assert isinstance(out, memoryview) and out.obj is buf and bytes(buf[5 + 52:]) == plain
+    assert bytes(buf[:5]) == b"\xaa" * 5 and bytes(buf[5:5 + 52]) == tx[:52]  # header kept
+    for offset in (4, 60, len(tx) - 1):
+        bad = bytearray(tx)
+        bad[offset] ^= 1
+        with pytest.raises(ProtocolError, match="^decryption failed"):
+            T.decrypt(cipher, key, bad, in_place=True)
+        assert bytes(bad[52:]) == bytes(len(tx) - 52)  # no plaintext left behind
+    sid, out = T.decrypt(cipher, key, tx, in_place=True)  # bytes: read-only
+    assert isinstance(out, bytearray) and bytes(out) == plain
+
+
 def test_is_transform_header():
     assert T.is_transform_header(GCM_WRITE_REQ_TX)
     assert T.is_transform_header(memoryview(S30_READ_REQ_TRANSFORMED))
