@@ -164,6 +164,10 @@ class Session:
         return Smb3Signer(algorithm, keys.signing_key), keys
 
 
+#: a message at least this long is encrypted into Smb3Encryption's reused output buffer
+REUSED_OUTPUT_MIN = 64 * 1024
+
+
 class Smb3Encryption:
     """The TRANSFORM_HEADER hook used by :class:`smb.smb2.connection.Connection`."""
 
@@ -178,8 +182,14 @@ class Smb3Encryption:
         #: with that key; every nonce comes from the one generator and is used at most once
         self._ready: tuple | None = None
         self._lock = threading.Lock()
+        #: the output buffer of long messages, reused: the connection encrypts and sends
+        #: under its send lock, and the transport's send returns once the kernel has the
+        #: bytes, so a result is spent before the next encrypt() (the contract of encrypt)
+        self._out = bytearray(0)
 
     def encrypt(self, parts, session) -> list:
+        """``parts`` as one TRANSFORM_HEADER message (a list of one buffer). A long
+        message's buffer is reused by the next call: send it before calling again."""
         if session is None or session.encryption_key is None:
             raise ProtocolError("cannot encrypt: the session has no encryption key")
         key = session.encryption_key
@@ -189,8 +199,14 @@ class Smb3Encryption:
             nonce, cipher = ready[1], ready[2]
         else:
             nonce, cipher = self._nonces.next(), None
+        size = sum(memoryview(p).nbytes for p in parts)
+        out = None
+        if size >= REUSED_OUTPUT_MIN:
+            if len(self._out) < size + self._transform.TRANSFORM_HEADER_SIZE:
+                self._out = bytearray(size + self._transform.TRANSFORM_HEADER_SIZE)
+            out = self._out
         return [self._transform.encrypt_parts(self.cipher_id, key, session.session_id, parts, nonce,
-                                              cipher=cipher)]
+                                              cipher=cipher, out=out)]
 
     def prepare(self, session) -> None:
         """Make ahead the cipher object of the next message encrypted with ``session``'s key

@@ -141,7 +141,9 @@ def encrypt(cipher_id: int, key: Buffer, session_id: int, plaintext: Buffer,
     reused with the same key.  The result is a new bytearray of 52 + len(plaintext)
     bytes (returned as a bytearray to spare an 8 MiB copy; it is sendable as is).
     """
-    return encrypt_parts(cipher_id, key, session_id, (plaintext,), nonce, flags=flags)
+    out = encrypt_parts(cipher_id, key, session_id, (plaintext,), nonce, flags=flags)
+    assert isinstance(out, bytearray)  # no ``out`` given: a new one
+    return out
 
 
 def _byte_view(b: Buffer) -> memoryview:
@@ -152,11 +154,14 @@ def _byte_view(b: Buffer) -> memoryview:
 
 
 def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Buffer, *,
-                  flags: int = TRANSFORM_FLAG_ENCRYPTED, cipher=None) -> bytearray:
+                  flags: int = TRANSFORM_FLAG_ENCRYPTED, cipher=None,
+                  out: Optional[bytearray] = None) -> Union[bytearray, memoryview]:
     """:func:`encrypt` of the message made of the buffers ``parts``: a long message's
     parts are each encrypted straight into their place after the header (never joined
     first); a short one's are joined and encrypted in one call. ``cipher``: the unused
-    object :func:`new_cipher` made ahead for this key and ``nonce`` (GCM only)."""
+    object :func:`new_cipher` made ahead for this key and ``nonce`` (GCM only). ``out``:
+    a buffer of at least 52 + the message's size to write into (every byte of the result
+    is written); the result is then a view of its start."""
     need = nonce_size(cipher_id)
     if len(nonce) == need:
         nonce_field = bytes(nonce).ljust(NONCE_FIELD_SIZE, b"\x00")
@@ -168,10 +173,16 @@ def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Bu
     size = sum(len(v) for v in views)
     if size == 0 or size > _MAX_ORIGINAL_SIZE:
         raise ValueError("cannot encrypt a message of %d bytes" % size)
-    out = bytearray(TRANSFORM_HEADER_SIZE + size)
-    _TRANSFORM.pack_into(out, 0, TRANSFORM_PROTOCOL_ID, b"", nonce_field, size, 0, flags,
+    if out is None:
+        out = bytearray(TRANSFORM_HEADER_SIZE + size)
+        result: Union[bytearray, memoryview] = out
+        omv = memoryview(out)
+    else:
+        if len(out) < TRANSFORM_HEADER_SIZE + size:
+            raise ValueError("output buffer of %d bytes for a %d-byte message" % (len(out), size))
+        omv = result = memoryview(out)[:TRANSFORM_HEADER_SIZE + size]
+    _TRANSFORM.pack_into(omv, 0, TRANSFORM_PROTOCOL_ID, b"", nonce_field, size, 0, flags,
                          session_id)
-    omv = memoryview(out)
     c = cipher if cipher is not None and cipher_id in _GCM else _cipher(cipher_id, key, nonce_field, size)
     c.update(omv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
     if size < JOIN_BELOW:  # one call for a short message: each call costs more than a join
@@ -182,7 +193,7 @@ def encrypt_parts(cipher_id: int, key: Buffer, session_id: int, parts, nonce: Bu
             c.encrypt(v, output=omv[pos:pos + len(v)])
             pos += len(v)
     omv[_SIG_OFFSET:_NONCE_OFFSET] = c.digest()
-    return out
+    return result
 
 
 def decrypt(cipher_id: int, key: Buffer, transformed: Buffer, *,

@@ -263,3 +263,23 @@ def test_cipher_for_30_needs_aes_128_ccm_in_the_config():
     assert cipher_for(neg, cfg(ciphers=(C.CIPHER_AES_128_GCM,))) is None
     neg.capabilities = 0
     assert cipher_for(neg) is None
+
+
+@pytest.mark.parametrize("cipher", [C.CIPHER_AES_128_CCM, C.CIPHER_AES_128_GCM])
+def test_long_messages_share_one_output_buffer_and_each_is_sent_intact(cipher):
+    """Long encrypted messages are written into one reused buffer: each one the transport
+    sent (FakeTransport copies) decrypts to its own plaintext; short ones get their own."""
+    from smb.smb2.session import REUSED_OUTPUT_MIN
+
+    t, c, s = encrypted_conn(cipher)
+    payloads = [bytes([i]) * (REUSED_OUTPUT_MIN + 1000 * i) for i in range(1, 4)] + [b"x" * 100]
+    for data in payloads:
+        [r] = c.send([(C.WRITE, M.write_request(b"\x01" * 16, 0, len(data)), data, 1)], session=s,
+                     deadline=dl(), encrypt=True)
+        c.outstanding.pop(r.message_id)
+        c.credits += 1
+    buf = c.encryption._out
+    assert len(buf) >= REUSED_OUTPUT_MIN + 3000 + 52
+    for data, sent in zip(payloads, t.sent):
+        sid, plain = transform.decrypt(cipher, s.encryption_key, sent)
+        assert sid == SID and bytes(plain).endswith(data)

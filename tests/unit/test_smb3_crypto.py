@@ -636,6 +636,22 @@ def test_decrypt_in_place(cipher, ksize, size):
     assert isinstance(out, bytearray) and bytes(out) == plain
 
 
+@pytest.mark.parametrize("cipher,ksize", ALL_CIPHERS)
+def test_encrypt_parts_into_a_given_buffer(cipher, ksize):
+    """``out``: every byte of the result is written (nothing of what the buffer held
+    before shows), the same bytes as a fresh encryption; too small a buffer is refused."""
+    key = bytes(range(ksize))
+    nonce = T.NonceGenerator(cipher).next()
+    parts = [GCM_READ_REQ_PLAIN, bytes(range(256)) * 300]
+    fresh = T.encrypt_parts(cipher, key, 9, parts, nonce)
+    out = bytearray(b"\xaa" * (len(fresh) + 100))
+    got = T.encrypt_parts(cipher, key, 9, parts, nonce, out=out)
+    assert isinstance(got, memoryview) and got.obj is out and bytes(got) == bytes(fresh)
+    assert bytes(out[len(fresh):]) == b"\xaa" * 100
+    with pytest.raises(ValueError):
+        T.encrypt_parts(cipher, key, 9, parts, nonce, out=bytearray(len(fresh) - 1))
+
+
 def test_is_transform_header():
     assert T.is_transform_header(GCM_WRITE_REQ_TX)
     assert T.is_transform_header(memoryview(S30_READ_REQ_TRANSFORMED))
