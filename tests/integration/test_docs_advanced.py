@@ -27,7 +27,10 @@ def test_advanced_examples_run(samba, capsys):
     try:
         for i, code in enumerate(blocks):
             exec(compile(code, "docs/advanced.rst block %d" % i, "exec"), env)
-        assert "added order.csv" in capsys.readouterr().out.splitlines()
+        # Samba's notifyd may register the watch after the server answered it, and then
+        # miss the file's creation under load: the write is reported instead
+        seen = capsys.readouterr().out.splitlines()
+        assert "added order.csv" in seen or "modified order.csv" in seen, seen
         with open(os.path.join(samba.share_path, "report-copy.pdf"), "rb") as f:
             assert f.read() == b"%PDF-1.7 ..." * 100000
     finally:  # the share's root is shared with other tests (the README's lists it)
