@@ -304,6 +304,8 @@ class SMB2Engine(DfsOperations, Compounds, FileOperations, LockOperations, Serve
         unsigned_session = session.is_guest or session.is_anonymous
         if unsigned_session:
             session.forget_ahead()
+            if self.conn.encryption is not None:
+                self.conn.encryption.forget_prepared()
             if self.config.require_encryption or self.config.require_signing:
                 raise UnsupportedFeature("%s required but the session is guest/anonymous" % (
                     "encryption" if self.config.require_encryption else "signing"))

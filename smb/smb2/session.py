@@ -226,6 +226,11 @@ class Smb3Encryption:
         with self._lock:
             self._ready = (key, nonce, cipher)
 
+    def forget_prepared(self) -> None:
+        """Drop the cipher object made ahead (its key belongs to a session that has none)."""
+        with self._lock:
+            self._ready = None
+
     def decrypt(self, data, in_place: bool = False):
         """``(plaintext, SessionId)``; see :func:`smb.smb2.transform.decrypt`."""
         hdr = self._transform.parse_transform_header(data)

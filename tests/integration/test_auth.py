@@ -89,6 +89,10 @@ def test_guest_login(samba_factory, smb1):
     c, ok = _connect(info, user="some-unknown-user", password="whatever", smb1=smb1, allow_guest=True)
     assert ok is True  # the caller accepted the guest mapping
     assert c.security.is_guest and not c.security.signed
+    if not smb1:  # what was derived and made during the AUTHENTICATE's wait is dropped
+        e = c._engine
+        assert e.session.signer is None and e.session._ahead is None
+        assert e.conn.encryption is None or e.conn.encryption._ready is None
     c.storeFile(GUEST_SHARE, "/from-guest.txt", io.BytesIO(b"guest data"))
     with open(os.path.join(info.extra["conf"].rsplit("/", 1)[0], "guestshare", "from-guest.txt"), "rb") as f:
         assert f.read() == b"guest data"
