@@ -246,12 +246,17 @@ class Connection(Multiplexer):
 
     def _prepare_macs(self, signer, reqs, session) -> None:
         """While the server works on ``reqs``: make ahead the MAC objects that will verify
-        their signed answers and sign this session's next request (AES-GMAC set-ups cost
-        more than MACing a short message; see :meth:`smb.smb2.crypto.Signer.prepare`)."""
+        their signed answers, and those that will sign this session's next request, taken
+        to be like this one (the same messages and credit charges: a small file's CREATE +
+        READ + CLOSE after another's, a READ after a READ). AES-GMAC set-ups cost more than
+        MACing a short message; see :meth:`smb.smb2.crypto.Signer.prepare`."""
         for r in reqs:
             signer.prepare(r.message_id, True)
         if session.signing_required:
-            signer.prepare(self.next_message_id, False)  # a hint: another thread may take it
+            mid = self.next_message_id  # a guess: another thread may take these ids
+            for r in reqs:
+                signer.prepare(mid, False)
+                mid += r.credit_charge
 
     def _transmit(self, parts, deadline: float, reqs) -> None:
         try:

@@ -162,3 +162,50 @@ def test_first_listing_chain_encrypted_with_the_cipher_made_during_authenticatio
     names = set(find_names(list(entries)))
     assert names == set(os.listdir(info.share_path)) | {".", ".."}
     e.close()
+
+
+def test_small_files_on_a_signed_share_sign_and_verify_with_objects_made_ahead(server, monkeypatch):
+    """storeFile / retrieveFile of small files on a signing-required share (CREATE + WRITE or
+    READ + CLOSE, one compound each): after the first file, every AES-GMAC object the
+    critical path needs -- to sign the three requests and verify the three answers -- was
+    made while the server worked on the previous file; the data is intact on the disk."""
+    import io
+
+    from smb import smb_structs
+    from smb.SMBConnection import SMBConnection
+    from smb.smb2 import crypto
+
+    variant, conf, _cfg, _d, _a = CASES["gmac-3.1.1"]
+    info = server(variant, **conf)
+    monkeypatch.setattr(smb_structs, "SUPPORT_SMB2", True)
+    c = SMBConnection(info.user, info.password, "AHEAD", info.server_name, is_direct_tcp=True)
+    assert c.connect(info.host, info.port, timeout=30)
+    assert c.security.signed and c.security.signing_algorithm == "AES-GMAC"
+    made = {"prepare": 0, "_new_mac": 0}
+    real_new = crypto.AES.new
+
+    class CountingAES:
+        MODE_GCM = crypto.AES.MODE_GCM
+
+        @staticmethod
+        def new(*args, **kwargs):
+            caller = __import__("sys")._getframe(1).f_code.co_name
+            if caller in made:
+                made[caller] += 1
+            return real_new(*args, **kwargs)
+
+    monkeypatch.setattr(crypto, "AES", CountingAES)
+    files = {"ahead%d.txt" % i: os.urandom(3000 + i) for i in range(10)}
+    for name, data in files.items():
+        c.storeFile(info.share, name, io.BytesIO(data))
+    for name, data in files.items():
+        out = io.BytesIO()
+        c.retrieveFile(info.share, name, out)
+        assert out.getvalue() == data
+        with open(os.path.join(info.share_path, name), "rb") as f:
+            assert f.read() == data
+    c.close()
+    # 20 compounds of 3 messages: 120 objects; made on the critical path: only those of the
+    # first upload's requests and of the first download's (its READ charges more credits)
+    assert made["_new_mac"] <= 8, made
+    assert made["prepare"] >= 110, made
