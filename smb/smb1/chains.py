@@ -39,7 +39,7 @@ from smb.ntstatus import STATUS_END_OF_FILE, STATUS_INVALID_SMB, STATUS_SMB_BAD_
 from smb.records import smb1_failure
 from smb.smb1 import header as H
 from smb.smb1 import messages as M
-from smb.smb1.connection import COMMAND_NAMES
+from smb.smb1.connection import command_names
 from smb.smb1.mixin import EngineMixin
 
 #: the FID of the requests that follow NT_CREATE_ANDX in a chain
@@ -115,7 +115,7 @@ class AndXChains(EngineMixin):
         got = [block[0] for block in resp.blocks]
         if got != sent[:len(got)]:
             raise ProtocolError("the AndX response chain %s does not answer the requests %s"
-                                % (_names(got), _names(sent)))
+                                % (command_names(got), command_names(sent)))
         if len(got) == 1 and resp.status:
             if resp.status in _CHAIN_REFUSED:
                 self.chaining = False
@@ -145,10 +145,5 @@ class AndXChains(EngineMixin):
 
     @staticmethod
     def _failed(resp: H.Response, block: int, path: str):
-        command = resp.blocks[block][0]
-        return smb1_failure("SMB1 %s failed: %s" % (COMMAND_NAMES.get(command, "0x%02X" % command), path),
+        return smb1_failure("SMB1 %s failed: %s" % (command_names([resp.blocks[block][0]]), path),
                             resp.raw, resp.status)
-
-
-def _names(commands) -> str:
-    return "+".join(COMMAND_NAMES.get(c, "0x%02X" % c) for c in commands)

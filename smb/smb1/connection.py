@@ -60,23 +60,28 @@ class _Pending:
         self.queue = deque(bytes(r) if type(r) is memoryview else r for r in self.queue)
 
 
+def command_names(commands) -> str:
+    """The names of SMB1 commands joined by '+' ('NT_CREATE_ANDX+READ_ANDX+CLOSE'), an
+    unknown one in hex: for logs and error messages."""
+    return "+".join(COMMAND_NAMES.get(c, "0x%02X" % c) for c in commands)
+
+
 def _names(req) -> str:
     """The command names of a request or of an AndX chain's requests, for the log."""
-    commands = [r[0] for r in req] if isinstance(req, M.Chain) else [req[0]]
-    return "+".join(COMMAND_NAMES.get(c, "0x%02X" % c) for c in commands)
+    return command_names([r[0] for r in req] if isinstance(req, M.Chain) else [req[0]])
 
 
 def _received_names(mv) -> str:
     """The command names of the blocks of a received message, for the log (the first
     one's alone when the message does not parse; it is then refused elsewhere)."""
     try:
-        return _names(M.Chain(H.parse_response(mv).blocks))
+        return command_names([block[0] for block in H.parse_response(mv).blocks])
     except ProtocolError:
-        return COMMAND_NAMES.get(mv[4], "0x%02X" % mv[4])
+        return command_names([mv[4]])
 
 
 def failure(resp: H.Response, what: str = "") -> OperationFailure:
-    name = COMMAND_NAMES.get(resp.command, "0x%02X" % resp.command)
+    name = command_names([resp.command])
     return smb1_failure("SMB1 %s failed%s" % (name, (": " + what) if what else ""), resp.raw, resp.status)
 
 

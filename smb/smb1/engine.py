@@ -5,8 +5,9 @@ security) or with LM/NT challenge responses (CIFS 4.1.2), MD5 signing once the s
 is known ([MS-CIFS] 3.1.5.1, MAC key = session key (+ NT response without extended
 security), first signed request sequence number 2), LOGOFF_ANDX 4.1.3, ECHO 4.1.7.
 Trees: TREE_CONNECT_ANDX 4.1.4 / TREE_DISCONNECT 4.1.5. Files: NT_CREATE_ANDX 4.2.1, CLOSE
-4.2.9 (chained with a READ_ANDX or WRITE_ANDX for small files: :mod:`smb.smb1.chains`), READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined by :mod:`smb.transfer` over this
-engine's submit/complete interface), RENAME 4.2.11,
+4.2.9 (chained with a READ_ANDX or WRITE_ANDX for small files: :mod:`smb.smb1.chains`),
+READ_ANDX / WRITE_ANDX 4.2.4-4.2.5 (pipelined by :mod:`smb.transfer` over this engine's
+submit/complete interface), RENAME 4.2.11,
 TRANS2_FIND_FIRST2 / FIND_NEXT2 4.3.4-4.3.5 with FIND_CLOSE2 4.3.6, TRANS2_QUERY_FILE /
 QUERY_FS / SET_FILE_INFORMATION (SMB_INFO_PASSTHROUGH levels when the server has
 CAP_INFOLEVEL_PASSTHRU, else the native levels of 4.2.14 / 4.1.6 / 4.2.17),

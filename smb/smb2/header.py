@@ -128,8 +128,9 @@ def frame_chain(items, message_ids, *, tree_id: int, session_id: int, related: b
     (the others ask for their own charge); ``signer`` (or None) signs each message over its
     bytes and padding; later messages of a ``related`` chain carry
     SMB2_FLAGS_RELATED_OPERATIONS; with ``dfs`` (a tree in DFS) each CREATE carries
-    SMB2_FLAGS_DFS_OPERATIONS ([MS-SMB2] 3.2.4.3: its name is a full DFS path). Returns one list of buffers per message; the header is
-    a fresh bytearray, body and payload are passed through."""
+    SMB2_FLAGS_DFS_OPERATIONS ([MS-SMB2] 3.2.4.3: its name is a full DFS path). Returns one
+    list of buffers per message; the header is a fresh bytearray, body and payload are
+    passed through."""
     n = len(items)
     messages = []
     for i, (command, body, payload, charge) in enumerate(items):

@@ -118,7 +118,7 @@ class Session:
                        cipher_id: int | None = None) -> None:
         """Derive the signing (and SMB3 encryption) keys from the GSS session key (or take
         those :meth:`keys_ahead` derived from the same inputs)."""
-        inputs = (bytes(session_key), self.preauth_hash, signing_algorithm, cipher_id)
+        inputs = self._key_inputs(session_key, signing_algorithm, cipher_id)
         ahead, self._ahead = self._ahead, None
         signer, keys = ahead[1:] if ahead is not None and ahead[0] == inputs else \
             self._derive(*inputs)
@@ -136,7 +136,7 @@ class Session:
         signed answer; :meth:`establish_keys` takes them when nothing changed meanwhile
         (same key; for 3.1.1 the same preauth hash, which the final answer does not enter,
         [MS-SMB2] 3.2.5.3.1)."""
-        inputs = (bytes(session_key), self.preauth_hash, signing_algorithm, cipher_id)
+        inputs = self._key_inputs(session_key, signing_algorithm, cipher_id)
         signer, keys = self._derive(*inputs)
         signer.prepare(reply_id, True)
         self._ahead = (inputs, signer, keys)
@@ -150,6 +150,10 @@ class Session:
     def forget_ahead(self) -> None:
         """Drop keys :meth:`keys_ahead` derived (a guest or anonymous session has none)."""
         self._ahead = None
+
+    def _key_inputs(self, session_key: bytes, signing_algorithm: int | None, cipher_id: int | None):
+        """What the keys derive from: keys_ahead's are taken only when these are the same."""
+        return (bytes(session_key), self.preauth_hash, signing_algorithm, cipher_id)
 
     def _derive(self, session_key: bytes, preauth_hash, signing_algorithm, cipher_id):
         """``(signer, SMB3 keys or None)``."""
