@@ -26,6 +26,7 @@ needs root), with the round trips each client needed counted by the relay;
 import argparse
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -36,6 +37,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from benchmarks.relay import DelayRelay  # noqa: E402
+from benchmarks.runner import server_cpu  # noqa: E402
 from tests.sambaserver import SambaServer  # noqa: E402
 
 PYSMB_VENV = os.path.join(HERE, ".venv-pysmb")
@@ -53,11 +55,16 @@ def pysmb_python():
     return py
 
 
+#: pid of the smbd whose CPU the runner measures per task (BENCH_SERVER_PID); set per server
+SERVER_PID = [0]
+
+
 def run_client(python, isolated, info, smb1, tasks, ours_root=None):
     args = [python] + (["-I"] if isolated else []) + [
         os.path.join(HERE, "runner.py"), info.host, str(info.port), info.user, info.password,
         info.share, info.server_name, "1", "1" if smb1 else "0"] + tasks
-    env = dict(os.environ, PYTHONPATH=ours_root or OURS_ROOT)  # ours from this checkout; pysmb runs with -I
+    # ours from this checkout (pysmb runs with -I); the smbd whose CPU the runner measures
+    env = dict(os.environ, PYTHONPATH=ours_root or OURS_ROOT, BENCH_SERVER_PID=str(SERVER_PID[0]))
     r = subprocess.run(args, capture_output=True, text=True, cwd="/tmp", env=env)
     if r.returncode != 0:
         raise RuntimeError("client failed: %s" % r.stderr[-2000:])
@@ -73,12 +80,20 @@ def smbclient(info, smb1, command, service=None, cwd=None):
         args += ["-L", "//%s" % info.host]
     else:
         args += ["//%s/%s" % (info.host, service), "-c", command]
+    cpu0 = server_cpu(SERVER_PID[0])
     t = time.perf_counter()
     r = subprocess.run(args, capture_output=True, text=True, cwd=cwd)
     dt = time.perf_counter() - t
     if r.returncode != 0:
         raise RuntimeError("smbclient failed: %s %s" % (r.stdout[-500:], r.stderr[-500:]))
+    if SERVER_PID[0]:
+        time.sleep(0.2)  # its smbd child has exited and been reaped
+        SMBCLIENT_CPU[0] = server_cpu(SERVER_PID[0]) - cpu0
     return dt
+
+
+#: smbd CPU seconds of the last smbclient run (with its connection set-up)
+SMBCLIENT_CPU = [None]
 
 
 def best(fn, repeat):
@@ -197,15 +212,17 @@ def print_rows(rows):
             r2 = sclient / ours if ours and sclient else None
         print(fmt % (mode, name, unit, f(ours), f(other), f(sclient),
                      ("%.2fx" % r1) if r1 else "-", ("%.2fx" % r2) if r2 else "-"))
-    print("(ratios: >1 means ours is faster)", flush=True)
+    print("(ratios: >1 means ours is faster; on the smbd CPU rows, that serving ours cost the "
+          "server less)", flush=True)
 
 
 def _clients(pysmb):
     return [("ours", sys.executable, False)] + ([("pysmb", pysmb, True)] if pysmb else [])
 
 
-def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False):
-    """Best time per task over ``repeat`` runs; None when the client cannot do it."""
+def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False, cpu=None):
+    """Best time per task over ``repeat`` runs; None when the client cannot do it. ``cpu``:
+    a dict that receives the smbd CPU seconds of each task's best run."""
     best_r = {}
     for _ in range(repeat):
         try:
@@ -214,6 +231,8 @@ def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False):
             return {}
         for k, v in r.items():
             best_r[k] = min(best_r.get(k, v), v)
+    if cpu is not None:
+        cpu.update({k: v[2] for k, v in best_r.items() if len(v) > 2})
     return {k: v[0] for k, v in best_r.items()}
 
 
@@ -222,23 +241,30 @@ def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs):
     ``tasks(label, round)``: the runner tasks of that client in that round (their kind, the
     part before the first ``:``, names the result); ``smbclient_runs``: name -> timed call
     of the round. The clients take turns, ``repeat`` rounds, so that a slow spell of the
-    machine falls on all of them rather than on one."""
+    machine falls on all of them rather than on one. ``"cpu:KIND"``: the CPU seconds smbd
+    spent in that best run (None unless ``SERVER_PID`` is set)."""
     res: dict = {label: {} for label, _py, _iso in clients}
     res["smbclient"] = {}
     failed = set()
+
+    def keep(label, kind, seconds, cpu):
+        if seconds < res[label].get(kind, math.inf):
+            res[label][kind] = seconds
+            res[label]["cpu:" + kind] = cpu
+
     for rnd in range(repeat):
         for label, py, iso in clients:
             if label in failed:
                 continue
-            r = _best_runs(py, iso, info, tasks(label, rnd), 1, smb1=smb1)
-            if not r:
-                failed.add(label)
-            for k, v in r.items():
-                kind = k.split(":", 1)[0]
-                res[label][kind] = min(res[label].get(kind, v), v)
+            for task in tasks(label, rnd):  # one run per task: smbd's CPU is the task's alone
+                cpu: dict = {}
+                r = _best_runs(py, iso, info, [task], 1, smb1=smb1, cpu=cpu)
+                if not r:
+                    failed.add(label)
+                    break
+                keep(label, task.split(":", 1)[0], r[task], cpu.get(task))
         for name, run in smbclient_runs.items():
-            v = run(rnd)
-            res["smbclient"][name] = min(res["smbclient"].get(name, v), v)
+            keep("smbclient", name, run(rnd), SMBCLIENT_CPU[0])
     return res
 
 
@@ -286,18 +312,23 @@ def connect_rows(args, pysmb, info=None):
     times: dict = {}
     trips: dict = {}
 
-    def keep(key, value):
-        if value is not None:
-            times[key] = min(times.get(key, value), value)
+    cpu_of: dict = {}
+
+    def keep(key, value, cpu=None):
+        if value is not None and value < times.get(key, math.inf):
+            times[key] = value
+            cpu_of[key] = cpu
 
     try:
         clients = _cycle_clients(args, pysmb)
         for _ in range(args.repeat):
             for label, py, iso, root in clients:
                 for rtt, where in ((0, info), (1, rinfo)):
-                    keep((label, rtt), _best_runs(py, iso, where, [task], 1, root).get(task))
+                    cpu: dict = {}
+                    keep((label, rtt), _best_runs(py, iso, where, [task], 1, root, cpu=cpu).get(task),
+                         cpu.get(task))
             for rtt, where in ((0, info), (1, rinfo)):
-                keep(("smbclient", rtt), smbclient(where, False, "ls", where.share))
+                keep(("smbclient", rtt), smbclient(where, False, "ls", where.share), SMBCLIENT_CPU[0])
         for label, py, iso, root in clients:  # [0]: the runner's first connection, [1]: the cycle
             trips[label] = _count_round_trips(
                 relay, lambda: _best_runs(py, iso, rinfo, ["cyclelist:1"], 1, root), 1)
@@ -312,6 +343,11 @@ def connect_rows(args, pysmb, info=None):
     for label in labels:
         mode = "SMB3.1.1" if label == "ours" else "baseline"
         rows.append((mode, "connect+listPath('/')+close", "ms", t(label, 0), t("pysmb", 0), t("smbclient", 0)))
+        per_cycle = [cpu_of.get((who, 0)) for who in (label, "pysmb", "smbclient")]
+        if any(v is not None for v in per_cycle):
+            scale = [1000 / args.cycles, 1000 / args.cycles, 1000]  # the runner's task: --cycles of them
+            rows.append(("", "  smbd CPU", "ms", *(v * k if v is not None else None
+                                                  for v, k in zip(per_cycle, scale))))
         rows.append((mode, "  same at %g ms RTT" % args.rtt_ms, "ms", t(label, 1), t("pysmb", 1),
                      t("smbclient", 1)))
         rows.append((mode, "  its round trips", "RTs", trips.get(label), trips.get("pysmb"),
@@ -325,6 +361,7 @@ def issue12_rows(args, pysmb):
     n, small = args.small_files, 16 * 1024
     srv = SambaServer("default")
     info = srv.start()
+    SERVER_PID[0] = srv.proc.pid
     try:
         _tree(info.share_path, "small", n, small)
         local = _tree(srv.base, "local-small", n, small)
@@ -348,8 +385,10 @@ def issue12_rows(args, pysmb):
             g = lambda label, key: res.get(label, {}).get(key)  # noqa
             rows.append((mode, "%d x 16 KiB retrieveFile" % n, "files/s", fps(g("ours", "mget")),
                          fps(g("pysmb", "mget")), fps(sc_get)))
+            rows += _server_cpu_row(res, "mget", "sc_get", "ms/file", 1000 / n)
             rows.append((mode, "%d x 16 KiB storeFile, new files" % n, "files/s", fps(g("ours", "mput")),
                          fps(g("pysmb", "mput")), fps(sc_put)))
+            rows += _server_cpu_row(res, "mput", "sc_put", "ms/file", 1000 / n)
         rows += connect_rows(args, pysmb, info)
     finally:
         srv.stop()
@@ -357,6 +396,7 @@ def issue12_rows(args, pysmb):
     for variant, label in (("encrypt", "encrypted"), ("signing", "signed")):
         srv = SambaServer(variant)
         info = srv.start()
+        SERVER_PID[0] = srv.proc.pid
         try:
             with open(os.path.join(info.share_path, "sec.bin"), "wb") as f:
                 block = os.urandom(1 << 20)
@@ -373,11 +413,24 @@ def issue12_rows(args, pysmb):
             g = lambda lbl, key: res.get(lbl, {}).get(key)  # noqa
             rows.append(("SMB3.1.1", "%d MiB get, %s" % (args.secure_mib, label), "MB/s",
                          mbs(g("ours", "get")), mbs(g("pysmb", "get")), mbs(sc_get)))
+            rows += _server_cpu_row(res, "get", "sc_get", "ms/MiB", 1000 / args.secure_mib)
             rows.append(("SMB3.1.1", "%d MiB put, %s" % (args.secure_mib, label), "MB/s",
                          mbs(g("ours", "put")), mbs(g("pysmb", "put")), mbs(sc_put)))
+            rows += _server_cpu_row(res, "put", "sc_put", "ms/MiB", 1000 / args.secure_mib)
         finally:
             srv.stop()
+            SERVER_PID[0] = 0
     return rows
+
+
+def _server_cpu_row(res, kind, sc_kind, unit, scale):
+    """The "smbd CPU" row under a timed row: what serving each client's best run cost the
+    server (smbclient's includes its connection set-up), ``scale`` x seconds."""
+    vals = [res.get(label, {}).get("cpu:" + k) for label, k in
+            (("ours", kind), ("pysmb", kind), ("smbclient", sc_kind))]
+    if all(v is None for v in vals):
+        return []
+    return [("", "  smbd CPU", unit) + tuple(v * scale if v is not None else None for v in vals)]
 
 
 if __name__ == "__main__":

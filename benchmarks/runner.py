@@ -7,6 +7,10 @@ close), ``cycle202:N`` (the same with SMB2 limited to 2.0.2), ``cyclelist:N`` (N
 listPath('/'), close), ``mget:DIR:N`` (retrieveFile of DIR/f0000.bin .. N files, one
 connection), ``mput:DIR:N:SIZE`` (storeFile of N files of SIZE bytes into DIR). Each result
 is seconds (best of the repeats done by the caller).
+
+With ``BENCH_SERVER_PID`` set (the pid of the smbd parent, on this machine), each result also
+carries the CPU seconds smbd spent during the task: the parent and every live descendant
+(the connection's child, notifyd, cleanupd), plus the children it reaped meanwhile.
 """
 
 import io
@@ -15,6 +19,40 @@ import os
 import resource
 import sys
 import time
+
+
+def _ticks(pid, children):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:  # exited meanwhile
+        return 0, None
+    # fields[1]: ppid; [11], [12]: utime, stime; [13], [14]: cutime, cstime (reaped children)
+    t = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return t, int(fields[1])
+
+
+def server_cpu(root):
+    """CPU seconds of process ``root``, its reaped children and its live descendants."""
+    if not root:
+        return None
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            t, ppid = _ticks(int(name), False)
+            if ppid is not None:
+                parents[int(name)] = (ppid, t)
+    total, _ = _ticks(root, True)
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, t) in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                total += t
+                grew = True
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Sink:
@@ -55,9 +93,11 @@ def main(argv):
         return c
 
     out = {}
+    server = int(os.environ.get("BENCH_SERVER_PID", "0"))
     conn = connect()
     for task in argv[8:]:
         kind, _, arg = task.partition(":")
+        cpu0 = server_cpu(server)
         t = time.perf_counter()
         if kind == "get":
             # into /dev/null through a file object, as smbclient's "get FILE /dev/null" does
@@ -101,6 +141,10 @@ def main(argv):
                 c.close()
             out[task] = [(time.perf_counter() - t) / int(arg), int(arg)]
             smb_structs.SUPPORT_SMB2x = True
+        if server:
+            if kind.startswith("cycle"):
+                time.sleep(0.2)  # the last connection's smbd child has exited and been reaped
+            out[task].append(server_cpu(server) - cpu0)
     conn.close()
     out["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(out))
