@@ -293,6 +293,18 @@ class SMB1Engine(AndXChains, DfsOperations, LockOperations, ChangeNotify, SetSec
     def tree_disconnect(self, tree: E.Tree, timeout: E.Timeout) -> None:
         self.conn.request(M.tree_disconnect(), tree.tree_id, timeout, what="tree disconnect")
 
+    # --- requests that name a path ------------------------------------------------------------
+    def _path_request(self, tree: E.Tree, req, timeout: E.Timeout, what: str):
+        """Send ``req``, which names a path of ``tree``, and wait for its answer; on a DFS
+        share the header says so (SMB_FLAGS2_DFS, [MS-CIFS] 2.2.3.1)."""
+        return self.conn.request(req, tree.tree_id, timeout, what=what, dfs=bool(tree.dfs_prefix))
+
+    def _path_transact(self, tree: E.Tree, req, timeout: E.Timeout, max_param: int, max_data: int,
+                       what: str):
+        """:meth:`_path_request` for a TRANSACTION2 naming a path: ``(assembler, status)``."""
+        return self.conn.transact(req, tree.tree_id, timeout, max_param=max_param, max_data=max_data,
+                                  what=what, dfs=bool(tree.dfs_prefix))
+
     # --- opens ------------------------------------------------------------------------------
     def create(self, tree: E.Tree, path: str, *, desired_access: int, file_attributes: int = 0,
                share_access: int = 7, create_disposition: int = 1, create_options: int = 0,
@@ -300,8 +312,7 @@ class SMB1Engine(AndXChains, DfsOperations, LockOperations, ChangeNotify, SetSec
         req = M.nt_create(_path(tree, path), desired_access=desired_access, file_attributes=file_attributes,
                           share_access=share_access, create_disposition=create_disposition,
                           create_options=create_options, unicode=self.unicode)
-        resp = self.conn.request(req, tree.tree_id, timeout, what="create %s" % path,
-                                 dfs=bool(tree.dfs_prefix))
+        resp = self._path_request(tree, req, timeout, "create %s" % path)
         return open_result(M.parse_nt_create(resp))
 
     def close_file(self, tree: E.Tree, file_id, timeout: E.Timeout) -> None:
@@ -383,10 +394,8 @@ class SMB1Engine(AndXChains, DfsOperations, LockOperations, ChangeNotify, SetSec
                                       level=level, unicode=self.unicode)
         # nothing matching the pattern is STATUS_NO_SUCH_FILE, an OperationFailure as on SMB2
         try:
-            asm, _st = self.conn.transact(T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10,
-                                                   max_data=max_data),
-                                          tree.tree_id, timeout, max_param=10, max_data=max_data,
-                                          what="list %s" % search, dfs=bool(tree.dfs_prefix))
+            req = T.trans2(T.TRANS2_FIND_FIRST2, params, max_param=10, max_data=max_data)
+            asm, _st = self._path_transact(tree, req, timeout, 10, max_data, "list %s" % search)
         except OperationFailure as e:
             if with_id and e.status in (STATUS_INVALID_LEVEL, STATUS_NOT_SUPPORTED, STATUS_INVALID_PARAMETER):
                 self.listing_class = fscc.FileBothDirectoryInformation
@@ -500,33 +509,31 @@ class SMB1Engine(AndXChains, DfsOperations, LockOperations, ChangeNotify, SetSec
 
     # --- extras: the path-based SMB1 commands ---------------------------------------------------
     def delete_path(self, tree: E.Tree, path: str, timeout: E.Timeout, search_attributes: int = 0x06) -> None:
-        self.conn.request(M.delete(_path(tree, path), search_attributes, unicode=self.unicode),
-                          tree.tree_id, timeout, what="delete %s" % path, dfs=bool(tree.dfs_prefix))
+        self._path_request(tree, M.delete(_path(tree, path), search_attributes, unicode=self.unicode),
+                           timeout, "delete %s" % path)
 
     def rename_path(self, tree: E.Tree, old: str, new: str, timeout: E.Timeout) -> None:
-        self.conn.request(M.rename(_path(tree, old), _path(tree, new), unicode=self.unicode),
-                          tree.tree_id, timeout, what="rename %s" % old, dfs=bool(tree.dfs_prefix))
+        self._path_request(tree, M.rename(_path(tree, old), _path(tree, new), unicode=self.unicode),
+                           timeout, "rename %s" % old)
 
     def create_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
         req = T.trans2(T.TRANS2_CREATE_DIRECTORY,
                        T.create_directory_params(_path(tree, path), unicode=self.unicode),
                        max_param=2, max_data=0)
-        self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0, what="mkdir %s" % path,
-                           dfs=bool(tree.dfs_prefix))
+        self._path_transact(tree, req, timeout, 2, 0, "mkdir %s" % path)
 
     def delete_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
-        self.conn.request(M.delete_directory(_path(tree, path), unicode=self.unicode), tree.tree_id,
-                          timeout, what="rmdir %s" % path, dfs=bool(tree.dfs_prefix))
+        self._path_request(tree, M.delete_directory(_path(tree, path), unicode=self.unicode), timeout,
+                           "rmdir %s" % path)
 
     def check_directory(self, tree: E.Tree, path: str, timeout: E.Timeout) -> None:
-        self.conn.request(M.check_directory(_path(tree, path), unicode=self.unicode), tree.tree_id,
-                          timeout, what="check directory %s" % path, dfs=bool(tree.dfs_prefix))
+        self._path_request(tree, M.check_directory(_path(tree, path), unicode=self.unicode), timeout,
+                           "check directory %s" % path)
 
     def query_path_info(self, tree: E.Tree, path: str, info_class: int, timeout: E.Timeout) -> bytes:
         level = self._level(info_class, _NATIVE_QUERY_FILE)
         req = T.trans2(T.TRANS2_QUERY_PATH_INFORMATION,
                        T.query_path_info_params(level, _path(tree, path), unicode=self.unicode),
                        max_param=2, max_data=0xFFFF - 512)
-        asm, _st = self.conn.transact(req, tree.tree_id, timeout, max_param=2, max_data=0xFFFF - 512,
-                                      what="query path info %s" % path, dfs=bool(tree.dfs_prefix))
+        asm, _st = self._path_transact(tree, req, timeout, 2, 0xFFFF - 512, "query path info %s" % path)
         return bytes(asm.data)
