@@ -8,6 +8,9 @@ entries (ms), and connect + listShares + close (ms); over SMB2/3 (default dialec
 from PyPI) and never imported here; the same client script (runner.py) drives both libraries.
 smbclient timings include its process start-up (measured separately and printed).
 Memory: the peak RSS of our client process during the transfers is printed too.
+The clients take turns round by round (``--repeat`` rounds, each keeps its best), each task
+in its own process; every upload writes a new file, after the page cache has been written
+back (``sync``, not timed), so that no client pays for the writeback of another's data.
 
 Issue 12 rows (``--issue12``; ``--only-issue12`` for these alone): 1,000 x 16 KiB files
 retrieved and stored one by one on one connection, over SMB 3.1.1 and SMB1 (files/s;
@@ -96,10 +99,6 @@ def smbclient(info, smb1, command, service=None, cwd=None):
 SMBCLIENT_CPU = [None]
 
 
-def best(fn, repeat):
-    return min(fn() for _ in range(repeat))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=256)
@@ -148,50 +147,46 @@ def main():
         subprocess.run(["python3", "-c", "pass"])
         print("(process start-up alone: %.0f ms)" % ((time.perf_counter() - t0) * 1000))
 
+        smbclient(info, False, None)  # smbd starts samba-dcerpcd for the first share listing: not timed
         modes = [("SMB2/3", False)] + ([] if args.no_smb1 else [("SMB1", True)])
         rows = []
         for mode, smb1 in modes:
-            tasks = ["get:big.bin", "put:up.bin:%d" % size, "list:many", "cycle:%d" % args.cycles]
-            if not smb1:
-                tasks.append("cycle202:%d" % args.cycles)
-            results = {}
-            clients = [("ours", sys.executable, False)]
-            if pysmb:
-                clients.append(("pysmb", pysmb, True))
-            for label, py, iso in clients:
-                best_r, rss = {}, 0
-                for _ in range(args.repeat):
-                    r, m = run_client(py, iso, info, smb1, tasks)
-                    rss = max(rss, m)
-                    for k, v in r.items():
-                        best_r[k] = min(best_r.get(k, v), v)
-                results[label] = best_r
-                results[label + "_rss"] = rss
-            sc = {
-                "get": best(lambda: smbclient(info, smb1, "get big.bin /dev/null", info.share), args.repeat),
-                "put": best(lambda: smbclient(info, smb1, "put %s up2.bin" % local_big, info.share), args.repeat),
-                "list": best(lambda: smbclient(info, smb1, "ls many\\*", info.share), args.repeat),
-                "cycle": best(lambda: smbclient(info, smb1, None), args.repeat),
-            }
+            def tasks(label, rnd):
+                # each upload writes a new file, the page cache written back first (not timed):
+                # truncating a file another client has just written, or writing while the
+                # kernel writes back the previous client's data, would time ext4, not the client
+                out = ["get:big.bin", "put:up-%s-%s-%d.bin:%d" % (mode[:4], label, rnd, size), "list:many",
+                       "cycle:%d" % args.cycles]
+                return out + ([] if smb1 else ["cycle202:%d" % args.cycles])
+
+            def sc_put(rnd):
+                os.sync()
+                return smbclient(info, smb1, "put %s up-%s-smbclient-%d.bin" % (local_big, mode[:4], rnd),
+                                 info.share)
+
+            rss: dict = {}
+            res = _interleaved(_clients(pysmb), info, tasks, args.repeat, smb1, {
+                "get": lambda rnd: smbclient(info, smb1, "get big.bin /dev/null", info.share),
+                "put": sc_put,
+                "list": lambda rnd: smbclient(info, smb1, "ls many\\*", info.share),
+                "cycle": lambda rnd: smbclient(info, smb1, None)}, rss=rss)
             mb = size / 1e6
             row = lambda name, unit, ours, other, sclient: rows.append((mode, name, unit, ours, other, sclient))  # noqa
-            g = lambda lbl, key: results.get(lbl, {}).get(key, [None])[0]  # noqa
+            g = lambda lbl, key: res.get(lbl, {}).get(key)  # noqa
             to_mbs = lambda s: mb / s if s else None  # noqa
-            row("retrieveFile %d MiB" % args.size_mib, "MB/s", to_mbs(g("ours", tasks[0])),
-                to_mbs(g("pysmb", tasks[0])), to_mbs(sc["get"]))
-            row("storeFile %d MiB" % args.size_mib, "MB/s", to_mbs(g("ours", tasks[1])),
-                to_mbs(g("pysmb", tasks[1])), to_mbs(sc["put"]))
             ms = lambda s: s * 1000 if s else None  # noqa
-            row("listPath %d entries" % args.entries, "ms", ms(g("ours", tasks[2])),
-                ms(g("pysmb", tasks[2])), ms(sc["list"]))
-            row("connect+listShares+close", "ms", ms(g("ours", tasks[3])), ms(g("pysmb", tasks[3])),
-                ms(sc["cycle"]))
+            for kind, name, unit, conv in (
+                    ("get", "retrieveFile %d MiB" % args.size_mib, "MB/s", to_mbs),
+                    ("put", "storeFile %d MiB" % args.size_mib, "MB/s", to_mbs),
+                    ("list", "listPath %d entries" % args.entries, "ms", ms),
+                    ("cycle", "connect+listShares+close", "ms", ms)):
+                row(name, unit, conv(g("ours", kind)), conv(g("pysmb", kind)), conv(g("smbclient", kind)))
             if not smb1:  # pysmb speaks at most SMB 2.1; ours 3.1.1 by default
-                row("  same, both at SMB 2.0.2", "ms", ms(g("ours", tasks[4])),
-                    ms(g("pysmb", tasks[4])), None)
+                row("  same, both at SMB 2.0.2", "ms", ms(g("ours", "cycle202")),
+                    ms(g("pysmb", "cycle202")), None)
             print("%s peak RSS: ours %d MiB, pysmb %s MiB" % (
-                mode, results["ours_rss"] // 1024,
-                results.get("pysmb_rss", 0) // 1024 if pysmb else "-"), flush=True)
+                mode, rss.get("ours", 0) // 1024,
+                rss.get("pysmb", 0) // 1024 if pysmb else "-"), flush=True)
     finally:
         srv.stop()
     if args.issue12:
@@ -220,15 +215,18 @@ def _clients(pysmb):
     return [("ours", sys.executable, False)] + ([("pysmb", pysmb, True)] if pysmb else [])
 
 
-def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False, cpu=None):
+def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False, cpu=None, rss=None):
     """Best time per task over ``repeat`` runs; None when the client cannot do it. ``cpu``:
-    a dict that receives the smbd CPU seconds of each task's best run."""
+    a dict that receives the smbd CPU seconds of each task's best run; ``rss``: a one-item
+    list that keeps the client's peak RSS (KiB) over the runs."""
     best_r = {}
     for _ in range(repeat):
         try:
-            r, _rss = run_client(py, iso, info, smb1, tasks, ours_root)
+            r, peak = run_client(py, iso, info, smb1, tasks, ours_root)
         except RuntimeError:
             return {}
+        if rss is not None:
+            rss[0] = max(rss[0], peak)
         for k, v in r.items():
             best_r[k] = min(best_r.get(k, v), v)
     if cpu is not None:
@@ -236,13 +234,15 @@ def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False, cpu=Non
     return {k: v[0] for k, v in best_r.items()}
 
 
-def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs):
+def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs, rss=None, before_put=os.sync):
     """``{label: {kind: best seconds}}`` for the library clients and for ``"smbclient"``.
     ``tasks(label, round)``: the runner tasks of that client in that round (their kind, the
     part before the first ``:``, names the result); ``smbclient_runs``: name -> timed call
     of the round. The clients take turns, ``repeat`` rounds, so that a slow spell of the
     machine falls on all of them rather than on one. ``"cpu:KIND"``: the CPU seconds smbd
-    spent in that best run (None unless ``SERVER_PID`` is set)."""
+    spent in that best run (None unless ``SERVER_PID`` is set). ``rss``: a dict that receives
+    each library client's peak RSS (KiB) over its runs. ``before_put`` runs before each
+    ``put`` task, untimed (by default: write back the page cache)."""
     res: dict = {label: {} for label, _py, _iso in clients}
     res["smbclient"] = {}
     failed = set()
@@ -258,11 +258,16 @@ def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs):
                 continue
             for task in tasks(label, rnd):  # one run per task: smbd's CPU is the task's alone
                 cpu: dict = {}
-                r = _best_runs(py, iso, info, [task], 1, smb1=smb1, cpu=cpu)
+                peak = [0]
+                if task.startswith("put:") and before_put is not None:
+                    before_put()
+                r = _best_runs(py, iso, info, [task], 1, smb1=smb1, cpu=cpu, rss=peak)
                 if not r:
                     failed.add(label)
                     break
                 keep(label, task.split(":", 1)[0], r[task], cpu.get(task))
+                if rss is not None:
+                    rss[label] = max(rss.get(label, 0), peak[0])
         for name, run in smbclient_runs.items():
             keep("smbclient", name, run(rnd), SMBCLIENT_CPU[0])
     return res
@@ -404,10 +409,14 @@ def issue12_rows(args, pysmb):
                     f.write(block)
             local_big = os.path.join(srv.base, "local-sec.bin")
             os.link(os.path.join(info.share_path, "sec.bin"), local_big)
-            tasks = ["get:sec.bin", "put:secup.bin:%d" % size]
-            res = _interleaved(_clients(pysmb), info, lambda label, rnd: tasks, args.repeat, False, {
+            def sc_put(rnd):
+                os.sync()  # as before each client's put (see _interleaved)
+                return smbclient(info, False, "put %s secup-smbclient-%d.bin" % (local_big, rnd), info.share)
+
+            res = _interleaved(_clients(pysmb), info, lambda label, rnd: [
+                "get:sec.bin", "put:secup-%s-%d.bin:%d" % (label, rnd, size)], args.repeat, False, {
                 "sc_get": lambda rnd: smbclient(info, False, "get sec.bin /dev/null", info.share),
-                "sc_put": lambda rnd: smbclient(info, False, "put %s secup2.bin" % local_big, info.share)})
+                "sc_put": sc_put})
             sc_get, sc_put = res["smbclient"].get("sc_get"), res["smbclient"].get("sc_put")
             mbs = lambda s: size / 1e6 / s if s else None  # noqa
             g = lambda lbl, key: res.get(lbl, {}).get(key)  # noqa
