@@ -249,6 +249,11 @@ def _mac_of_parts(m: Any, parts) -> bytes:
     return m.digest()[:16]
 
 
+def _nonce_flags(is_response: bool, is_cancel: bool) -> int:
+    """The AES-GMAC nonce's role bits: 1 for a response, 2 for a CANCEL request."""
+    return (1 if is_response else 0) | (2 if is_cancel else 0)
+
+
 class Signer:
     """Signs and verifies SMB2 messages with one algorithm and one key.
 
@@ -289,11 +294,10 @@ class Signer:
         ready = self._ready
         if ready is None:
             return
-        flags = (1 if is_response else 0) | (2 if is_cancel else 0)
+        flags = _nonce_flags(is_response, is_cancel)
         if (message_id, flags) in ready:
             return
-        ready[(message_id, flags)] = AES.new(self._key, AES.MODE_GCM,
-                                             nonce=_GMAC_NONCE.pack(message_id, flags), mac_len=16)
+        ready[(message_id, flags)] = self._gmac(message_id, flags)
         while len(ready) > PREPARED_MAX:
             try:
                 ready.popitem(last=False)
@@ -314,10 +318,12 @@ class Signer:
             is_response = bool(_HDR_FLAGS.unpack_from(head, 16)[0] & _FLAGS_SERVER_TO_REDIR)
         if is_cancel is None:
             is_cancel = (not is_response) and _HDR_COMMAND.unpack_from(head, 12)[0] == _COMMAND_CANCEL
-        flags = (1 if is_response else 0) | (2 if is_cancel else 0)
+        flags = _nonce_flags(is_response, is_cancel)
         ready = self._ready.pop((message_id, flags), None) if self._ready else None
-        if ready is not None:
-            return ready
+        return ready if ready is not None else self._gmac(message_id, flags)
+
+    def _gmac(self, message_id: int, flags: int) -> Any:
+        """A new AES-GMAC object: nonce = MessageId || role/cancel bits ([MS-SMB2] 3.1.4.1)."""
         return AES.new(self._key, AES.MODE_GCM, nonce=_GMAC_NONCE.pack(message_id, flags), mac_len=16)
 
     def _mac(self, mv: memoryview, message_id: Optional[int], is_response: Optional[bool],

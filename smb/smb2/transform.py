@@ -209,9 +209,7 @@ def decrypt(cipher_id: int, key: Buffer, transformed: Buffer, *,
     is returned in that case, and none is left in ``transformed`` (zeroed).
     """
     hdr = parse_transform_header(transformed)
-    mv = memoryview(transformed)
-    if mv.ndim != 1 or mv.itemsize != 1:
-        mv = mv.cast("B")
+    mv = _byte_view(transformed)
     size = hdr.original_message_size
     c = _cipher(cipher_id, key, hdr.nonce, size)
     c.update(mv[_NONCE_OFFSET:TRANSFORM_HEADER_SIZE])
