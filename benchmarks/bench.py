@@ -99,6 +99,13 @@ def smbclient(info, smb1, command, service=None, cwd=None):
 SMBCLIENT_CPU = [None]
 
 
+def _smbclient_put(info, smb1, local, remote):
+    """smbclient's upload of ``local`` as the new file ``remote``, after the page cache is
+    written back (untimed), as :func:`_interleaved` does before each client's put."""
+    os.sync()
+    return smbclient(info, smb1, "put %s %s" % (local, remote), info.share)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=256)
@@ -151,23 +158,21 @@ def main():
         modes = [("SMB2/3", False)] + ([] if args.no_smb1 else [("SMB1", True)])
         rows = []
         for mode, smb1 in modes:
+            def upload(label, rnd):
+                # a new file per client and round (_interleaved writes the page cache back
+                # first): truncating a file another client has just written, or writing while
+                # the kernel writes back its data, would time ext4, not the client
+                return "up-%s-%s-%d.bin" % (mode[:4], label, rnd)
+
             def tasks(label, rnd):
-                # each upload writes a new file, the page cache written back first (not timed):
-                # truncating a file another client has just written, or writing while the
-                # kernel writes back the previous client's data, would time ext4, not the client
-                out = ["get:big.bin", "put:up-%s-%s-%d.bin:%d" % (mode[:4], label, rnd, size), "list:many",
+                out = ["get:big.bin", "put:%s:%d" % (upload(label, rnd), size), "list:many",
                        "cycle:%d" % args.cycles]
                 return out + ([] if smb1 else ["cycle202:%d" % args.cycles])
-
-            def sc_put(rnd):
-                os.sync()
-                return smbclient(info, smb1, "put %s up-%s-smbclient-%d.bin" % (local_big, mode[:4], rnd),
-                                 info.share)
 
             rss: dict = {}
             res = _interleaved(_clients(pysmb), info, tasks, args.repeat, smb1, {
                 "get": lambda rnd: smbclient(info, smb1, "get big.bin /dev/null", info.share),
-                "put": sc_put,
+                "put": lambda rnd: _smbclient_put(info, smb1, local_big, upload("smbclient", rnd)),
                 "list": lambda rnd: smbclient(info, smb1, "ls many\\*", info.share),
                 "cycle": lambda rnd: smbclient(info, smb1, None)}, rss=rss)
             mb = size / 1e6
@@ -215,34 +220,25 @@ def _clients(pysmb):
     return [("ours", sys.executable, False)] + ([("pysmb", pysmb, True)] if pysmb else [])
 
 
-def _best_runs(py, iso, info, tasks, repeat, ours_root=None, smb1=False, cpu=None, rss=None):
-    """Best time per task over ``repeat`` runs; None when the client cannot do it. ``cpu``:
-    a dict that receives the smbd CPU seconds of each task's best run; ``rss``: a one-item
-    list that keeps the client's peak RSS (KiB) over the runs."""
-    best_r = {}
-    for _ in range(repeat):
-        try:
-            r, peak = run_client(py, iso, info, smb1, tasks, ours_root)
-        except RuntimeError:
-            return {}
-        if rss is not None:
-            rss[0] = max(rss[0], peak)
-        for k, v in r.items():
-            best_r[k] = min(best_r.get(k, v), v)
-    if cpu is not None:
-        cpu.update({k: v[2] for k, v in best_r.items() if len(v) > 2})
-    return {k: v[0] for k, v in best_r.items()}
+def _run(py, iso, info, tasks, ours_root=None, smb1=False):
+    """One runner process: ``({task: (seconds, smbd CPU seconds or None)}, peak RSS in KiB)``;
+    ``({}, 0)`` when the client cannot do the tasks (pysmb on an encryption-required server)."""
+    try:
+        r, peak = run_client(py, iso, info, smb1, tasks, ours_root)
+    except RuntimeError:
+        return {}, 0
+    return {k: (v[0], v[2] if len(v) > 2 else None) for k, v in r.items()}, peak
 
 
-def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs, rss=None, before_put=os.sync):
+def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs, rss=None):
     """``{label: {kind: best seconds}}`` for the library clients and for ``"smbclient"``.
     ``tasks(label, round)``: the runner tasks of that client in that round (their kind, the
     part before the first ``:``, names the result); ``smbclient_runs``: name -> timed call
     of the round. The clients take turns, ``repeat`` rounds, so that a slow spell of the
     machine falls on all of them rather than on one. ``"cpu:KIND"``: the CPU seconds smbd
     spent in that best run (None unless ``SERVER_PID`` is set). ``rss``: a dict that receives
-    each library client's peak RSS (KiB) over its runs. ``before_put`` runs before each
-    ``put`` task, untimed (by default: write back the page cache)."""
+    each library client's peak RSS (KiB) over its runs. Before each ``put`` task the page
+    cache is written back (``sync``, untimed), as the callers' smbclient uploads do."""
     res: dict = {label: {} for label, _py, _iso in clients}
     res["smbclient"] = {}
     failed = set()
@@ -257,17 +253,15 @@ def _interleaved(clients, info, tasks, repeat, smb1, smbclient_runs, rss=None, b
             if label in failed:
                 continue
             for task in tasks(label, rnd):  # one run per task: smbd's CPU is the task's alone
-                cpu: dict = {}
-                peak = [0]
-                if task.startswith("put:") and before_put is not None:
-                    before_put()
-                r = _best_runs(py, iso, info, [task], 1, smb1=smb1, cpu=cpu, rss=peak)
+                if task.startswith("put:"):
+                    os.sync()
+                r, peak = _run(py, iso, info, [task], smb1=smb1)
                 if not r:
                     failed.add(label)
                     break
-                keep(label, task.split(":", 1)[0], r[task], cpu.get(task))
+                keep(label, task.split(":", 1)[0], *r[task])
                 if rss is not None:
-                    rss[label] = max(rss.get(label, 0), peak[0])
+                    rss[label] = max(rss.get(label, 0), peak)
         for name, run in smbclient_runs.items():
             keep("smbclient", name, run(rnd), SMBCLIENT_CPU[0])
     return res
@@ -329,14 +323,12 @@ def connect_rows(args, pysmb, info=None):
         for _ in range(args.repeat):
             for label, py, iso, root in clients:
                 for rtt, where in ((0, info), (1, rinfo)):
-                    cpu: dict = {}
-                    keep((label, rtt), _best_runs(py, iso, where, [task], 1, root, cpu=cpu).get(task),
-                         cpu.get(task))
+                    keep((label, rtt), *_run(py, iso, where, [task], root)[0].get(task, (None, None)))
             for rtt, where in ((0, info), (1, rinfo)):
                 keep(("smbclient", rtt), smbclient(where, False, "ls", where.share), SMBCLIENT_CPU[0])
         for label, py, iso, root in clients:  # [0]: the runner's first connection, [1]: the cycle
             trips[label] = _count_round_trips(
-                relay, lambda: _best_runs(py, iso, rinfo, ["cyclelist:1"], 1, root), 1)
+                relay, lambda: _run(py, iso, rinfo, ["cyclelist:1"], root), 1)
         trips["smbclient"] = _count_round_trips(
             relay, lambda: smbclient(rinfo, False, "ls", rinfo.share), 0)
     finally:
@@ -409,14 +401,10 @@ def issue12_rows(args, pysmb):
                     f.write(block)
             local_big = os.path.join(srv.base, "local-sec.bin")
             os.link(os.path.join(info.share_path, "sec.bin"), local_big)
-            def sc_put(rnd):
-                os.sync()  # as before each client's put (see _interleaved)
-                return smbclient(info, False, "put %s secup-smbclient-%d.bin" % (local_big, rnd), info.share)
-
             res = _interleaved(_clients(pysmb), info, lambda label, rnd: [
                 "get:sec.bin", "put:secup-%s-%d.bin:%d" % (label, rnd, size)], args.repeat, False, {
                 "sc_get": lambda rnd: smbclient(info, False, "get sec.bin /dev/null", info.share),
-                "sc_put": sc_put})
+                "sc_put": lambda rnd: _smbclient_put(info, False, local_big, "secup-smbclient-%d.bin" % rnd)})
             sc_get, sc_put = res["smbclient"].get("sc_get"), res["smbclient"].get("sc_put")
             mbs = lambda s: size / 1e6 / s if s else None  # noqa
             g = lambda lbl, key: res.get(lbl, {}).get(key)  # noqa
